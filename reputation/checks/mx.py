@@ -1,0 +1,117 @@
+"""mx: the domain can receive mail (and so bounces): MX records pointing at public addresses."""
+
+from __future__ import annotations
+
+import asyncio
+
+from reputation import facts
+from reputation.context import Context
+from reputation.inputs import BadInput, parse_ip
+from reputation.knowledge import special_range
+from reputation.report import CheckResult, Finding, Status
+from reputation.resolver import Answer, Outcome, display_name
+
+ID = "mx"
+
+REMEDIES = {
+    "mx_none": "Publish an MX record naming a mail host that accepts mail for the domain, so "
+    "bounces and replies can come back (receivers answer '505 Your domain has not DNS/MX entries').",
+    "mx_null": "Remove the null MX (RFC 7505) if the domain sends mail: receivers refuse senders "
+    "whose domain declares it accepts none.",
+    "mx_implicit": "Publish an explicit MX record; relying on the A/AAAA fallback looks like a misconfiguration.",
+    "mx_cname": "Point the MX at the host's canonical name, not at a CNAME (RFC 2181 §10.3).",
+    "mx_ip_literal": "An MX must name a host, not an IP address (RFC 7505 §3, RFC 5321 §5.1): "
+    "give the host a name with an A/AAAA record.",
+    "mx_unresolvable": "Give every MX host an A/AAAA record with a public address, or remove the MX.",
+    "mx_unverified": "Re-run when DNS answers.",
+}
+
+
+async def run(ctx: Context) -> CheckResult:
+    domain = ctx.domain.ascii
+    mx = await ctx.resolver.query(domain, "MX")
+    if mx.unverified:
+        finding = Finding(Status.ERROR, f"could not look up the MX of {domain}", [mx.evidence()], "mx_unverified")
+        return _result(finding.message, [finding])
+    if mx.outcome is Outcome.NXDOMAIN:
+        finding = Finding(Status.FAIL, f"{domain} does not exist, so it has no MX", [mx.evidence()], "mx_none")
+        return _result(finding.message, [finding])
+    if not mx.ok:
+        finding = await _implicit_mx(ctx, mx)
+        return _result(finding.message, [finding])
+    records = sorted(mx.rdata, key=lambda rd: rd.preference)
+    if any(display_name(rd.exchange) == "." for rd in records):
+        finding = Finding(
+            Status.FAIL,
+            f"{domain} publishes a null MX (RFC 7505): it declares it accepts no mail",
+            [mx.evidence()],
+            "mx_null",
+        )
+        return _result(finding.message, [finding])
+    targets = list(dict.fromkeys(display_name(rd.exchange).lower() for rd in records))
+    findings = await asyncio.gather(*(_judge_target(ctx, t) for t in targets))
+    usable = [f for f in findings if f.status is Status.PASS or f.code in ("mx_cname", "mx_ip_literal")]
+    summary = f"{len(usable)} of {len(targets)} MX hosts usable: {', '.join(targets)}"
+    unresolvable = [f for f in findings if f.code == "mx_unresolvable"]
+    if unresolvable and not usable and not any(f.status is Status.ERROR for f in findings):
+        for f in unresolvable:
+            f.status = Status.FAIL
+        summary = f"no MX host of {domain} has a public address"
+    return _result(summary, [Finding(Status.PASS, f"{domain} has MX records", [mx.evidence()], "mx_present"), *findings])
+
+
+async def _implicit_mx(ctx: Context, mx: Answer) -> Finding:
+    domain = ctx.domain.ascii
+    a, aaaa = await facts.addresses(ctx.resolver, domain)
+    evidence = [mx.evidence(), a.evidence(), aaaa.evidence()]
+    if a.ok or aaaa.ok:
+        return Finding(
+            Status.WARN,
+            f"{domain} has no MX; mail goes to its address record (implicit MX, RFC 5321 §5.1)",
+            evidence,
+            "mx_implicit",
+        )
+    if a.unverified or aaaa.unverified:
+        return Finding(Status.ERROR, f"{domain} has no MX and its address could not be looked up", evidence, "mx_unverified")
+    return Finding(
+        Status.FAIL,
+        f"{domain} has neither MX nor address records: it cannot receive mail or bounces",
+        evidence,
+        "mx_none",
+    )
+
+
+async def _judge_target(ctx: Context, target: str) -> Finding:
+    try:
+        parse_ip(target)
+    except BadInput:
+        pass
+    else:
+        return Finding(Status.WARN, f"MX {target} is an IP address, not a host name", [], "mx_ip_literal")
+    a, aaaa = await facts.addresses(ctx.resolver, target)
+    evidence = [a.evidence(), aaaa.evidence()]
+    addresses = facts.ips_of(a, aaaa)
+    if not addresses:
+        if a.unverified or aaaa.unverified:
+            return Finding(Status.ERROR, f"could not resolve MX host {target}", evidence, "mx_unverified")
+        return Finding(Status.WARN, f"MX host {target} does not resolve", evidence, "mx_unresolvable")
+    public = [ip for ip in addresses if special_range(ip) is None]
+    if not public:
+        return Finding(
+            Status.WARN,
+            f"MX host {target} has only non-public addresses: {', '.join(map(str, addresses))}",
+            evidence,
+            "mx_unresolvable",
+        )
+    if a.cnames or aaaa.cnames:
+        return Finding(Status.WARN, f"MX {target} is an alias (CNAME), which RFC 2181 forbids", evidence, "mx_cname")
+    return Finding(Status.PASS, f"MX host {target} resolves to {', '.join(map(str, public))}", evidence, "mx_host_ok")
+
+
+def _result(summary: str, findings: list[Finding]) -> CheckResult:
+    for status in (Status.FAIL, Status.ERROR):
+        bad = next((f for f in findings if f.status is status), None)
+        if bad is not None:
+            summary = bad.message
+            break
+    return CheckResult.from_findings(ID, summary, findings, REMEDIES)

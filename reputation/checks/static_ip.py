@@ -1,0 +1,123 @@
+"""static_ip: the address is globally routable and its PTR name does not read as dynamic."""
+
+from __future__ import annotations
+
+import re
+
+from reputation import facts
+from reputation.context import Context, psl
+from reputation.inputs import IPAddress
+from reputation.knowledge import dynamic_ptr_tokens, special_range
+from reputation.report import CheckResult, Finding, Status
+
+ID = "static_ip"
+
+REMEDIES = {
+    "ip_not_global": "Send from a public, globally routable address; private and reserved ranges "
+    "can never reach another network's MX.",
+    "ptr_dynamic": "Send from a static address with a PTR naming your own mail host (e.g. "
+    "mail.yourdomain), or relay through your provider's smarthost.",
+    "ptr_generic": "Ask your ISP or host to set a PTR naming your mail host (e.g. mail.yourdomain) "
+    "instead of the provider's generic name.",
+    "ptr_unverified": "Re-run when reverse DNS answers.",
+    "ip_policy_listed": "The range is listed as end-user/dynamic space: use a static server address; "
+    "request removal from the policy list only if this address really is a static mail server.",
+}
+
+_TOKEN_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+
+
+async def run(ctx: Context) -> CheckResult:
+    special = special_range(ctx.ip)
+    if special is not None:
+        finding = Finding(
+            Status.FAIL,
+            f"{ctx.ip} is not globally routable: {special.network} is {special.why}",
+            [special.source],
+            "ip_not_global",
+        )
+        return _result(f"{ctx.ip} is not a public address", [finding])
+    findings = [Finding(Status.PASS, f"{ctx.ip} is a globally routable address", [], "ip_global")]
+    answer = await facts.ptr(ctx.resolver, ctx.ip)
+    if answer.unverified:
+        findings.append(
+            Finding(Status.ERROR, "could not read the PTR to judge the address", [answer.evidence()], "ptr_unverified")
+        )
+    elif not answer.ok:
+        findings.append(
+            Finding(Status.SKIP, "no PTR name to judge static or dynamic by", [answer.evidence()], "ptr_absent")
+        )
+    for name in facts.ptr_names(answer):
+        findings.append(judge_ptr_name(name, ctx.ip, answer.evidence()))
+    return _result(_summary(findings), findings)
+
+
+def judge_ptr_name(name: str, ip: IPAddress, evidence: str) -> Finding:
+    tokens = dynamic_tokens_in(name)
+    embedded = embeds_address(name, ip)
+    if tokens and embedded:
+        return Finding(
+            Status.FAIL,
+            f"PTR {name} looks dynamic/residential: it embeds the address and says "
+            f"{', '.join(repr(t) for t in tokens)}",
+            [evidence],
+            "ptr_dynamic",
+        )
+    if embedded:
+        return Finding(
+            Status.WARN,
+            f"PTR {name} is a generic name with the address's digits in it",
+            [evidence],
+            "ptr_generic",
+        )
+    if tokens:
+        return Finding(
+            Status.WARN,
+            f"PTR {name} contains {', '.join(repr(t) for t in tokens)}, which receivers read as "
+            "end-user space",
+            [evidence],
+            "ptr_generic",
+        )
+    return Finding(Status.PASS, f"PTR {name} reads as a named server", [evidence], "ptr_named")
+
+
+def dynamic_tokens_in(name: str) -> list[str]:
+    """Dynamic-looking words in the host part (the registrable domain itself is the ISP's name)."""
+    registrable = psl().privatesuffix(name) or name
+    host_part = name[: -len(registrable)] if name.endswith(registrable) else name
+    wanted = dynamic_ptr_tokens()
+    return [t for t in dict.fromkeys(_TOKEN_SPLIT.split(host_part.lower())) if t in wanted]
+
+
+def embeds_address(name: str, ip: IPAddress) -> bool:
+    lowered = name.lower()
+    if ip.version == 4:
+        octets = str(ip).split(".")
+        decimal = [
+            r"\D+".join(rf"0*{o}" for o in octets),
+            r"\D+".join(rf"0*{o}" for o in reversed(octets)),
+            "".join(f"{int(o):03d}" for o in octets),
+            "".join(f"{int(o):03d}" for o in reversed(octets)),
+        ]
+        hexadecimal = "".join(f"{int(o):02x}" for o in octets)
+        return any(re.search(rf"(?<!\d){p}(?!\d)", lowered) for p in decimal) or bool(
+            re.search(rf"(?<![0-9a-f]){hexadecimal}(?![0-9a-f])", lowered)
+        )
+    flat = re.sub(r"[^0-9a-f]", "", lowered)
+    exploded = ip.exploded.replace(":", "")
+    dashed = {ip.compressed.replace(":", "-"), ip.exploded.replace(":", "-")}
+    return exploded[16:] in flat or any(d in lowered for d in dashed)
+
+
+def _summary(findings: list[Finding]) -> str:
+    for status in (Status.FAIL, Status.ERROR, Status.WARN):
+        for finding in findings:
+            if finding.status is status:
+                return finding.message
+    if any(f.code == "ptr_absent" for f in findings):
+        return "globally routable; no PTR name to judge static or dynamic by"
+    return "globally routable, PTR reads as a named server"
+
+
+def _result(summary: str, findings: list[Finding]) -> CheckResult:
+    return CheckResult.from_findings(ID, summary, findings, REMEDIES)

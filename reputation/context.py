@@ -1,0 +1,43 @@
+"""What every check is handed: the target, the shared resolver and the run's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import httpx
+from publicsuffixlist import PublicSuffixList
+
+from reputation.inputs import Domain, IPAddress
+from reputation.resolver import Resolver
+
+DEFAULT_RDAP_URL = "https://rdap.org"
+
+
+@dataclass
+class Options:
+    nameservers: list[tuple[str, int]] = field(default_factory=list)
+    timeout: float = 5.0
+    rdap: bool = True
+    rdap_url: str = DEFAULT_RDAP_URL
+    rdap_transport: httpx.AsyncBaseTransport | None = None
+
+
+@dataclass
+class Context:
+    domain: Domain
+    ip: IPAddress
+    helo: str | None
+    resolver: Resolver
+    options: Options
+    assumed_helo: str | None = None  # set by helo_ptr when no HELO was given
+
+    @property
+    def registrable_domain(self) -> str | None:
+        return psl().privatesuffix(self.domain.ascii)
+
+
+@cache
+def psl() -> PublicSuffixList:
+    """The Public Suffix List bundled with publicsuffixlist: read once, never fetched."""
+    return PublicSuffixList()

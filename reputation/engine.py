@@ -1,0 +1,79 @@
+"""Running a check: parse the target, run every check concurrently under one deadline, report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+from reputation.checks import CHECKS
+from reputation.context import Context, Options
+from reputation.inputs import BadInput, parse_domain, parse_ip, parse_nameserver
+from reputation.report import CheckResult, Finding, Report, Status, Target
+from reputation.resolver import Resolver
+
+# Independent lookups run concurrently, and a dependent one (PTR, then its name's address)
+# only follows an answer; this deadline is the backstop that keeps a whole check within
+# 3 x timeout even when a server answers just slowly enough to chain timeouts.
+DEADLINE_FACTOR = 2.6
+
+
+def make_options(**options: Any) -> Options:
+    unknown = set(options) - set(Options.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    nameservers = options.pop("nameservers", None) or []
+    parsed = [ns if isinstance(ns, tuple) else parse_nameserver(ns) for ns in nameservers]
+    timeout = float(options.pop("timeout", 5.0))
+    if not timeout > 0:
+        raise BadInput(f"invalid timeout {timeout!r}: must be more than 0 seconds")
+    return Options(nameservers=parsed, timeout=timeout, **options)
+
+
+async def check_async(domain: str, ip: str, helo: str | None = None, **options: Any) -> Report:
+    """Check that `domain` may send mail from `ip` (greeting as `helo`). Raises BadInput."""
+    opts = make_options(**options)
+    target_domain, target_ip = parse_domain(domain), parse_ip(ip)
+    started_at = datetime.now(UTC)
+    clock = time.monotonic()
+    resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
+    ctx = Context(target_domain, target_ip, helo, resolver, opts)
+    checks = await run_checks(ctx, CHECKS)
+    target = Target(
+        domain=target_domain.unicode,
+        domain_ascii=target_domain.ascii,
+        ip=str(target_ip),
+        helo=helo if helo is not None else ctx.assumed_helo,
+        helo_assumed=helo is None and ctx.assumed_helo is not None,
+    )
+    return Report(
+        target=target,
+        started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        duration_ms=round((time.monotonic() - clock) * 1000),
+        checks=checks,
+    )
+
+
+def check(domain: str, ip: str, helo: str | None = None, **options: Any) -> Report:
+    """The synchronous twin of check_async."""
+    return asyncio.run(check_async(domain, ip, helo, **options))
+
+
+async def run_checks(ctx: Context, modules: Sequence[ModuleType]) -> list[CheckResult]:
+    deadline = ctx.options.timeout * DEADLINE_FACTOR
+    return list(await asyncio.gather(*(_run_one(m, ctx, deadline) for m in modules)))
+
+
+async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckResult:
+    try:
+        async with asyncio.timeout(deadline):
+            return await module.run(ctx)
+    except TimeoutError:
+        message = f"not completed within {deadline:g}s: DNS answers too slow"
+    except Exception as exc:  # a defect in one check must not take the report down
+        message = f"internal error: {type(exc).__name__}: {exc}"
+    finding = Finding(Status.ERROR, message, [], "check_incomplete")
+    return CheckResult(module.ID, Status.ERROR, message, [finding], "Re-run; if it persists, report it.")

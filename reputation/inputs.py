@@ -1,0 +1,108 @@
+"""Parsing what users type: domains (IDNA), IP addresses and nameserver addresses.
+
+Every problem is a BadInput naming the value, so the CLI can print one line and exit 64.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+
+import dns.exception
+import dns.name
+
+from reputation.resolver import DNS_PORT
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+class BadInput(ValueError):
+    """A value a user gave that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class Domain:
+    unicode: str
+    ascii: str
+
+    def __str__(self) -> str:
+        return self.ascii
+
+
+def parse_domain(text: str) -> Domain:
+    raw = text.strip()
+    if not raw:
+        raise BadInput("invalid domain '': empty")
+    if "@" in raw:
+        raise BadInput(f"invalid domain {raw!r}: give the domain, not an email address")
+    if raw != "." and raw.endswith("."):
+        raw = raw[:-1]
+    try:
+        name = dns.name.from_unicode(raw, idna_codec=dns.name.IDNA_2008_Practical)
+    except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
+        raise BadInput(f"invalid domain {text!r}: {exc}") from None
+    ascii_name = name.to_text(omit_final_dot=True).lower()
+    if len(ascii_name) > 253 or not ascii_name or ascii_name == "@":
+        raise BadInput(f"invalid domain {text!r}: not a host name")
+    for label in ascii_name.split("."):
+        if not _LDH_LABEL.match(label):
+            raise BadInput(
+                f"invalid domain {text!r}: label {label!r} is not letters, digits and inner hyphens"
+            )
+    try:
+        unicode_name = name.to_unicode(omit_final_dot=True, idna_codec=dns.name.IDNA_2008_Practical)
+    except (dns.exception.DNSException, UnicodeError) as exc:
+        raise BadInput(f"invalid domain {text!r}: {exc}") from None
+    return Domain(unicode=unicode_name.lower(), ascii=ascii_name)
+
+
+def parse_ip(text: str) -> IPAddress:
+    raw = text.strip()
+    if raw.startswith("[") and raw.endswith("]"):
+        raw = raw[1:-1]
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        raise BadInput(f"invalid IP address {text!r}") from None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        raise BadInput(f"invalid IP address {text!r}: a scoped address is not a mail sender")
+    return address
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """HOST, HOST:PORT, V6, or [V6]:PORT -> (address, port)."""
+    raw = text.strip()
+    host, port = raw, DNS_PORT
+    if raw.startswith("["):
+        end = raw.find("]")
+        if end < 0:
+            raise BadInput(f"invalid nameserver {text!r}: missing ']'")
+        host, rest = raw[1:end], raw[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise BadInput(f"invalid nameserver {text!r}")
+            port = _port(text, rest[1:])
+    elif raw.count(":") == 1:
+        host, port_text = raw.split(":")
+        port = _port(text, port_text)
+    if not host:
+        raise BadInput(f"invalid nameserver {text!r}: no host")
+    try:
+        return str(ipaddress.ip_address(host)), port
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    except (socket.gaierror, UnicodeError):
+        raise BadInput(f"invalid nameserver {text!r}: {host!r} does not resolve") from None
+    return str(infos[0][4][0]), port
+
+
+def _port(original: str, text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise BadInput(f"invalid nameserver {original!r}: port {text!r} is not 1-65535")
+    return int(text)

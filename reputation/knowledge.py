@@ -1,0 +1,63 @@
+"""Loading the data files that hold knowledge which changes (names, ranges, patterns)."""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from reputation.inputs import IPAddress
+
+
+@dataclass(frozen=True)
+class Reserved:
+    suffix: str
+    why: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SpecialRange:
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    why: str
+    source: str
+
+
+def load_data(filename: str) -> dict[str, Any]:
+    text = resources.files("reputation").joinpath("data", filename).read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@cache
+def reserved_domains() -> tuple[Reserved, ...]:
+    return tuple(Reserved(**entry) for entry in load_data("names.toml")["reserved_domain"])
+
+
+@cache
+def special_ranges() -> tuple[SpecialRange, ...]:
+    return tuple(
+        SpecialRange(ipaddress.ip_network(e["network"]), e["why"], e["source"])
+        for e in load_data("names.toml")["special_range"]
+    )
+
+
+@cache
+def dynamic_ptr_tokens() -> frozenset[str]:
+    return frozenset(load_data("names.toml")["ptr"]["dynamic_tokens"])
+
+
+def reserved_suffix(domain_ascii: str) -> Reserved | None:
+    for entry in reserved_domains():
+        if domain_ascii == entry.suffix or domain_ascii.endswith("." + entry.suffix):
+            return entry
+    return None
+
+
+def special_range(ip: IPAddress) -> SpecialRange | None:
+    for entry in special_ranges():
+        if ip.version == entry.network.version and ip in entry.network:
+            return entry
+    return None

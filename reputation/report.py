@@ -1,0 +1,253 @@
+"""The one report model every renderer reads, and the verdict rule.
+
+`Report.to_dict()` is the public JSON contract (schema reputation/report/v1): fields may be
+added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+SCHEMA = "reputation/report/v1"
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+
+
+# Worst first: a failure outranks "could not verify", which outranks a warning.
+_SEVERITY = [Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP]
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    found = set(statuses)
+    return next((s for s in _SEVERITY if s in found), Status.SKIP)
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    INCOMPLETE = "incomplete"
+
+
+EXIT_CODES = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2, Verdict.INCOMPLETE: 3}
+EXIT_BAD_INPUT = 64
+
+
+@dataclass
+class Finding:
+    status: Status
+    message: str
+    evidence: list[str] = field(default_factory=list)
+    code: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": str(self.status),
+            "code": self.code,
+            "message": self.message,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass
+class CheckResult:
+    id: str
+    status: Status
+    summary: str
+    findings: list[Finding] = field(default_factory=list)
+    remedy: str = ""
+
+    @classmethod
+    def from_findings(
+        cls, check_id: str, summary: str, findings: list[Finding], remedies: dict[str, str]
+    ) -> CheckResult:
+        """Status is the worst finding's; the remedy joins those of the findings that need one."""
+        steps: list[str] = []
+        for finding in findings:
+            step = remedies.get(finding.code, "")
+            if finding.status in (Status.FAIL, Status.WARN, Status.ERROR) and step not in steps:
+                steps.append(step)
+        remedy = " ".join(s for s in steps if s)
+        return cls(check_id, worst(f.status for f in findings), summary, findings, remedy)
+
+    def has(self, code: str) -> bool:
+        return any(f.code == code for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "summary": self.summary,
+            "findings": [f.to_dict() for f in self.findings],
+            "remedy": self.remedy,
+        }
+
+
+class ListingStatus(StrEnum):
+    LISTED = "listed"
+    CLEAN = "clean"
+    REFUSED = "refused"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class BlocklistResult:
+    zone: str
+    name: str
+    subject: str  # "ip" or "domain"
+    query: str
+    status: ListingStatus
+    codes: list[str] = field(default_factory=list)
+    meanings: list[str] = field(default_factory=list)
+    severity: str = ""
+    txt: list[str] = field(default_factory=list)
+    removal_url: str = ""
+    detail: str = ""
+    list_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "zone": self.zone,
+            "name": self.name,
+            "subject": self.subject,
+            "query": self.query,
+            "status": str(self.status),
+            "codes": list(self.codes),
+            "meanings": list(self.meanings),
+            "severity": self.severity,
+            "txt": list(self.txt),
+            "removal_url": self.removal_url,
+            "detail": self.detail,
+            "id": self.list_id,
+        }
+
+
+@dataclass
+class ProviderReason:
+    rule: str
+    check: str
+    outcome: str
+    expected_reply: str
+    postmaster_url: str
+    source: str
+    confidence: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "check": self.check,
+            "outcome": self.outcome,
+            "expected_reply": self.expected_reply,
+            "postmaster_url": self.postmaster_url,
+            "source": self.source,
+            "confidence": self.confidence,
+        }
+
+
+@dataclass
+class ProviderVerdict:
+    id: str
+    name: str
+    verdict: str  # reject / defer / junk / accept / unknown
+    reasons: list[ProviderReason] = field(default_factory=list)
+    unknown_because: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "verdict": self.verdict,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "unknown_because": list(self.unknown_because),
+        }
+
+
+@dataclass
+class Target:
+    domain: str
+    domain_ascii: str
+    ip: str
+    helo: str | None
+    helo_assumed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "domain_ascii": self.domain_ascii,
+            "ip": self.ip,
+            "helo": self.helo,
+            "helo_assumed": self.helo_assumed,
+        }
+
+
+@dataclass
+class Report:
+    target: Target
+    started_at: str
+    duration_ms: int
+    checks: list[CheckResult] = field(default_factory=list)
+    blocklists: list[BlocklistResult] = field(default_factory=list)
+    providers: list[ProviderVerdict] = field(default_factory=list)
+    remedies: list[str] = field(default_factory=list)
+
+    def check(self, check_id: str) -> CheckResult | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    @property
+    def unverified(self) -> list[str]:
+        """What could not be verified, one line each."""
+        lines = [f"{c.id}: {c.summary}" for c in self.checks if c.status is Status.ERROR]
+        lines += [
+            f"{c.id}: {f.message}"
+            for c in self.checks
+            if c.status is not Status.ERROR
+            for f in c.findings
+            if f.status is Status.ERROR
+        ]
+        lines += [
+            f"{b.zone}: {b.status} ({b.detail})"
+            for b in self.blocklists
+            if b.status in (ListingStatus.REFUSED, ListingStatus.ERROR)
+        ]
+        return lines
+
+    @property
+    def verdict(self) -> Verdict:
+        statuses = {c.status for c in self.checks}
+        if Status.FAIL in statuses or any(
+            b.status is ListingStatus.LISTED and b.severity == "block" for b in self.blocklists
+        ):
+            return Verdict.FAIL
+        if self.unverified:
+            return Verdict.INCOMPLETE
+        if Status.WARN in statuses:
+            return Verdict.WARN
+        return Verdict.PASS
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "target": self.target.to_dict(),
+            "started_at": self.started_at,
+            "duration_ms": self.duration_ms,
+            "verdict": str(self.verdict),
+            "checks": [c.to_dict() for c in self.checks],
+            "blocklists": [b.to_dict() for b in self.blocklists],
+            "providers": [p.to_dict() for p in self.providers],
+            "remedies": list(self.remedies),
+            "unverified": self.unverified,
+        }

@@ -21,6 +21,7 @@ class Options:
     rdap: bool = True
     rdap_url: str = DEFAULT_RDAP_URL
     rdap_transport: httpx.AsyncBaseTransport | None = None
+    dkim_selectors: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 from reputation.checks import CHECKS
 from reputation.context import Context, Options
 from reputation.inputs import BadInput, parse_domain, parse_ip, parse_nameserver
+from reputation.knowledge import reserved_suffix
 from reputation.report import CheckResult, Finding, Report, Status, Target
 from reputation.resolver import Resolver
 
@@ -19,6 +20,7 @@ from reputation.resolver import Resolver
 # only follows an answer; this deadline is the backstop that keeps a whole check within
 # 3 x timeout even when a server answers just slowly enough to chain timeouts.
 DEADLINE_FACTOR = 2.6
+DOMAIN_DNS_CHECKS = frozenset({"mx", "spf", "dmarc", "dkim"})
 
 
 def make_options(**options: Any) -> Options:
@@ -68,6 +70,13 @@ async def run_checks(ctx: Context, modules: Sequence[ModuleType]) -> list[CheckR
 
 
 async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckResult:
+    reserved = reserved_suffix(ctx.domain.ascii)
+    if reserved is not None and module.ID in DOMAIN_DNS_CHECKS:
+        # No DNS traffic about a name that cannot exist; legit_domain reports why.
+        message = f"not checked: {ctx.domain.ascii} is {reserved.why}"
+        return CheckResult(
+            module.ID, Status.SKIP, message, [Finding(Status.SKIP, message, [], "reserved_name")]
+        )
     try:
         async with asyncio.timeout(deadline):
             return await module.run(ctx)
@@ -76,4 +85,6 @@ async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckRe
     except Exception as exc:  # a defect in one check must not take the report down
         message = f"internal error: {type(exc).__name__}: {exc}"
     finding = Finding(Status.ERROR, message, [], "check_incomplete")
-    return CheckResult(module.ID, Status.ERROR, message, [finding], "Re-run; if it persists, report it.")
+    return CheckResult(
+        module.ID, Status.ERROR, message, [finding], "Re-run; if it persists, report it."
+    )

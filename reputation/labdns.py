@@ -75,7 +75,9 @@ class LabWorld:
 
     def load(self, text: str) -> LabWorld:
         for raw in text.splitlines():
-            line = raw.split(";", 1)[0].split("#", 1)[0].strip() if not _is_txt(raw) else raw.strip()
+            line = (
+                raw.split(";", 1)[0].split("#", 1)[0].strip() if not _is_txt(raw) else raw.strip()
+            )
             if not line:
                 continue
             parts = line.split(None, 2)

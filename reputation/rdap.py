@@ -48,7 +48,9 @@ async def _fetch(
         ) as client:
             response = await client.get(url)
     except httpx.HTTPError as exc:
-        return RdapUnavailable(url, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        return RdapUnavailable(
+            url, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        )
     if response.status_code == 404:
         return RdapUnavailable(url, "the RDAP service has no record of this domain (HTTP 404)")
     if response.status_code != 200:

@@ -114,6 +114,7 @@ class BlocklistResult:
     removal_url: str = ""
     detail: str = ""
     list_id: str = ""
+    remedy: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +130,7 @@ class BlocklistResult:
             "removal_url": self.removal_url,
             "detail": self.detail,
             "id": self.list_id,
+            "remedy": self.remedy,
         }
 
 

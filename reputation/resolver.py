@@ -189,7 +189,9 @@ class Resolver:
         self, name: str, rdtype: str, trouble: dict[tuple[str, int], _ServerTrouble]
     ) -> Answer:
         if not trouble:
-            return Answer(name, rdtype, Outcome.TIMEOUT, detail=f"no answer within {self.timeout:g}s")
+            return Answer(
+                name, rdtype, Outcome.TIMEOUT, detail=f"no answer within {self.timeout:g}s"
+            )
         # Report the most telling failure: a refusal says more than silence.
         order = [Outcome.REFUSED, Outcome.SERVFAIL, Outcome.ERROR, Outcome.TIMEOUT]
         worst = min(trouble.values(), key=lambda t: order.index(t.outcome))

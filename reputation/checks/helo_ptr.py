@@ -42,7 +42,12 @@ async def run(ctx: Context) -> CheckResult:
         ctx.assumed_helo = helo
         if helo is None:
             findings.append(
-                Finding(Status.SKIP, "HELO not checked: no --helo given and no PTR name to assume", [], "helo_assumed")
+                Finding(
+                    Status.SKIP,
+                    "HELO not checked: no --helo given and no PTR name to assume",
+                    [],
+                    "helo_assumed",
+                )
             )
             return _result(findings)
         findings.append(
@@ -62,14 +67,28 @@ async def _ptr_findings(
     resolver: Resolver, ip: IPAddress, answer: Answer
 ) -> tuple[list[Finding], list[str]]:
     if answer.unverified:
-        return [Finding(Status.ERROR, f"could not look up the PTR of {ip}", [answer.evidence()], "ptr_unverified")], []
+        return [
+            Finding(
+                Status.ERROR,
+                f"could not look up the PTR of {ip}",
+                [answer.evidence()],
+                "ptr_unverified",
+            )
+        ], []
     names = facts.ptr_names(answer)
     if not names:
-        return [Finding(Status.FAIL, f"{ip} has no PTR record", [answer.evidence()], "ptr_missing")], []
+        return [
+            Finding(Status.FAIL, f"{ip} has no PTR record", [answer.evidence()], "ptr_missing")
+        ], []
     findings: list[Finding] = []
     if len(names) > 1:
         findings.append(
-            Finding(Status.WARN, f"{ip} has {len(names)} PTR records", [answer.evidence()], "ptr_multiple")
+            Finding(
+                Status.WARN,
+                f"{ip} has {len(names)} PTR records",
+                [answer.evidence()],
+                "ptr_multiple",
+            )
         )
     forward = await asyncio.gather(*(resolver.query(n, facts.address_type(ip)) for n in names))
     confirmed = [n for n, fwd in zip(names, forward, strict=True) if ip in facts.ips_of(fwd)]
@@ -77,11 +96,21 @@ async def _ptr_findings(
         evidence = [answer.evidence(), fwd.evidence()]
         if name in confirmed:
             findings.append(
-                Finding(Status.PASS, f"PTR {name} resolves back to {ip} (forward-confirmed)", evidence, "ptr_confirmed")
+                Finding(
+                    Status.PASS,
+                    f"PTR {name} resolves back to {ip} (forward-confirmed)",
+                    evidence,
+                    "ptr_confirmed",
+                )
             )
         elif fwd.unverified:
             findings.append(
-                Finding(Status.ERROR, f"could not resolve PTR name {name} to confirm it", evidence, "ptr_unverified")
+                Finding(
+                    Status.ERROR,
+                    f"could not resolve PTR name {name} to confirm it",
+                    evidence,
+                    "ptr_unverified",
+                )
             )
         else:
             findings.append(
@@ -95,7 +124,9 @@ async def _ptr_findings(
     return findings, confirmed
 
 
-async def helo_findings(resolver: Resolver, ip: IPAddress, helo: str, ptr_names: list[str]) -> list[Finding]:
+async def helo_findings(
+    resolver: Resolver, ip: IPAddress, helo: str, ptr_names: list[str]
+) -> list[Finding]:
     problem = helo_syntax_problem(helo, ip)
     if problem is not None:
         return [problem]
@@ -112,18 +143,37 @@ async def helo_findings(resolver: Resolver, ip: IPAddress, helo: str, ptr_names:
     name = helo.rstrip(".").lower()
     forward = await resolver.query(name, facts.address_type(ip))
     if forward.unverified:
-        return [Finding(Status.ERROR, f"could not resolve HELO name {name}", [forward.evidence()], "helo_unverified")]
+        return [
+            Finding(
+                Status.ERROR,
+                f"could not resolve HELO name {name}",
+                [forward.evidence()],
+                "helo_unverified",
+            )
+        ]
     if not forward.ok:
         return [
-            Finding(Status.FAIL, f"HELO name {name} does not resolve: {_seen(forward)}", [forward.evidence()], "helo_unresolvable")
+            Finding(
+                Status.FAIL,
+                f"HELO name {name} does not resolve: {_seen(forward)}",
+                [forward.evidence()],
+                "helo_unresolvable",
+            )
         ]
     if ip not in facts.ips_of(forward):
         return [
             Finding(
-                Status.FAIL, f"HELO name {name} resolves to {_seen(forward)}, not {ip}", [forward.evidence()], "helo_wrong_address"
+                Status.FAIL,
+                f"HELO name {name} resolves to {_seen(forward)}, not {ip}",
+                [forward.evidence()],
+                "helo_wrong_address",
             )
         ]
-    findings = [Finding(Status.PASS, f"HELO name {name} resolves to {ip}", [forward.evidence()], "helo_resolves")]
+    findings = [
+        Finding(
+            Status.PASS, f"HELO name {name} resolves to {ip}", [forward.evidence()], "helo_resolves"
+        )
+    ]
     if ptr_names and name not in ptr_names:
         findings.append(
             Finding(
@@ -134,7 +184,9 @@ async def helo_findings(resolver: Resolver, ip: IPAddress, helo: str, ptr_names:
             )
         )
     elif ptr_names:
-        findings.append(Finding(Status.PASS, f"HELO name {name} equals the PTR name", [], "helo_matches_ptr"))
+        findings.append(
+            Finding(Status.PASS, f"HELO name {name} equals the PTR name", [], "helo_matches_ptr")
+        )
     return findings
 
 
@@ -150,7 +202,9 @@ def helo_syntax_problem(helo: str, ip: IPAddress) -> Finding | None:
                 return None
         except BadInput:
             pass
-        return Finding(Status.FAIL, f"HELO {text} is an address literal, but not of {ip}", [], "helo_invalid")
+        return Finding(
+            Status.FAIL, f"HELO {text} is an address literal, but not of {ip}", [], "helo_invalid"
+        )
     try:
         parse_ip(text)
     except BadInput:
@@ -165,13 +219,20 @@ def helo_syntax_problem(helo: str, ip: IPAddress) -> Finding | None:
     try:
         domain = parse_domain(text)
     except BadInput as exc:
-        return Finding(Status.FAIL, f"HELO {text} is not a valid host name ({exc})", [], "helo_invalid")
+        return Finding(
+            Status.FAIL, f"HELO {text} is not a valid host name ({exc})", [], "helo_invalid"
+        )
     if "." not in domain.ascii:
-        return Finding(Status.FAIL, f"HELO {text} is not a fully qualified name", [], "helo_invalid")
+        return Finding(
+            Status.FAIL, f"HELO {text} is not a fully qualified name", [], "helo_invalid"
+        )
     reserved = reserved_suffix(domain.ascii)
     if reserved is not None:
         return Finding(
-            Status.FAIL, f"HELO {text} is not a public name: {reserved.why}", [reserved.source], "helo_invalid"
+            Status.FAIL,
+            f"HELO {text} is not a public name: {reserved.why}",
+            [reserved.source],
+            "helo_invalid",
         )
     return None
 
@@ -188,5 +249,7 @@ def _result(findings: list[Finding]) -> CheckResult:
         if bad is not None:
             return CheckResult.from_findings(ID, bad.message, findings, REMEDIES)
     assumed = any(f.code == "helo_assumed" for f in findings)
-    summary = "PTR forward-confirmed" + ("; HELO assumed to be the PTR name" if assumed else " and HELO agrees")
+    summary = "PTR forward-confirmed" + (
+        "; HELO assumed to be the PTR name" if assumed else " and HELO agrees"
+    )
     return CheckResult.from_findings(ID, summary, findings, REMEDIES)

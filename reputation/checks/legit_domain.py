@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from reputation import rdap
 from reputation.context import Context, psl
 from reputation.knowledge import reserved_suffix
-from reputation.resolver import Answer, Outcome
 from reputation.report import CheckResult, Finding, Status
+from reputation.resolver import Answer, Outcome, display_name
 
 ID = "legit_domain"
 NEW_DOMAIN_DAYS = 30
@@ -61,7 +61,9 @@ async def run(ctx: Context) -> CheckResult:
     return _result(_summary(domain, findings), findings)
 
 
-async def _registration(ctx: Context, registrable: str) -> rdap.RdapRecord | rdap.RdapUnavailable | None:
+async def _registration(
+    ctx: Context, registrable: str
+) -> rdap.RdapRecord | rdap.RdapUnavailable | None:
     if not ctx.options.rdap:
         return None
     return await rdap.lookup(
@@ -71,11 +73,16 @@ async def _registration(ctx: Context, registrable: str) -> rdap.RdapRecord | rda
 
 def _delegation(registrable: str, ns: Answer) -> Finding:
     if ns.ok:
-        servers = ", ".join(sorted(ns.records))
-        return Finding(Status.PASS, f"{registrable} is delegated to {servers}", [ns.evidence()], "domain_ok")
+        servers = ", ".join(sorted(display_name(r) for r in ns.records))
+        return Finding(
+            Status.PASS, f"{registrable} is delegated to {servers}", [ns.evidence()], "domain_ok"
+        )
     if ns.outcome is Outcome.NXDOMAIN:
         return Finding(
-            Status.FAIL, f"{registrable} does not exist in the DNS", [ns.evidence()], "domain_nxdomain"
+            Status.FAIL,
+            f"{registrable} does not exist in the DNS",
+            [ns.evidence()],
+            "domain_nxdomain",
         )
     if ns.outcome is Outcome.NODATA:
         return Finding(
@@ -94,10 +101,15 @@ def _delegation(registrable: str, ns: Answer) -> Finding:
 
 def _registration_finding(record: rdap.RdapRecord | rdap.RdapUnavailable | None) -> Finding:
     if record is None:
-        return Finding(Status.SKIP, "registration data not looked up (--no-rdap)", [], "rdap_skipped")
+        return Finding(
+            Status.SKIP, "registration data not looked up (--no-rdap)", [], "rdap_skipped"
+        )
     if isinstance(record, rdap.RdapUnavailable):
         return Finding(
-            Status.SKIP, f"registration data unavailable: {record.reason}", [record.url], "rdap_skipped"
+            Status.SKIP,
+            f"registration data unavailable: {record.reason}",
+            [record.url],
+            "rdap_skipped",
         )
     evidence = [record.url]
     if record.statuses:
@@ -105,10 +117,18 @@ def _registration_finding(record: rdap.RdapRecord | rdap.RdapUnavailable | None)
     on_hold = sorted(rdap.HOLD_STATUSES & set(record.statuses))
     if on_hold:
         return Finding(
-            Status.FAIL, f"the registry has the domain on {', '.join(on_hold)}", evidence, "domain_on_hold"
+            Status.FAIL,
+            f"the registry has the domain on {', '.join(on_hold)}",
+            evidence,
+            "domain_on_hold",
         )
     if record.registered is None:
-        return Finding(Status.PASS, "registered (no registration date published)", evidence, "domain_registered")
+        return Finding(
+            Status.PASS,
+            "registered (no registration date published)",
+            evidence,
+            "domain_registered",
+        )
     age = (datetime.now(UTC) - record.registered).days
     evidence.append(f"registration: {record.registered.isoformat()}")
     if age < NEW_DOMAIN_DAYS:
@@ -119,7 +139,10 @@ def _registration_finding(record: rdap.RdapRecord | rdap.RdapUnavailable | None)
             "domain_new",
         )
     return Finding(
-        Status.PASS, f"registered {record.registered.date().isoformat()} ({age} days ago)", evidence, "domain_registered"
+        Status.PASS,
+        f"registered {record.registered.date().isoformat()} ({age} days ago)",
+        evidence,
+        "domain_registered",
     )
 
 

@@ -31,10 +31,14 @@ async def run(ctx: Context) -> CheckResult:
     domain = ctx.domain.ascii
     mx = await ctx.resolver.query(domain, "MX")
     if mx.unverified:
-        finding = Finding(Status.ERROR, f"could not look up the MX of {domain}", [mx.evidence()], "mx_unverified")
+        finding = Finding(
+            Status.ERROR, f"could not look up the MX of {domain}", [mx.evidence()], "mx_unverified"
+        )
         return _result(finding.message, [finding])
     if mx.outcome is Outcome.NXDOMAIN:
-        finding = Finding(Status.FAIL, f"{domain} does not exist, so it has no MX", [mx.evidence()], "mx_none")
+        finding = Finding(
+            Status.FAIL, f"{domain} does not exist, so it has no MX", [mx.evidence()], "mx_none"
+        )
         return _result(finding.message, [finding])
     if not mx.ok:
         finding = await _implicit_mx(ctx, mx)
@@ -50,14 +54,22 @@ async def run(ctx: Context) -> CheckResult:
         return _result(finding.message, [finding])
     targets = list(dict.fromkeys(display_name(rd.exchange).lower() for rd in records))
     findings = await asyncio.gather(*(_judge_target(ctx, t) for t in targets))
-    usable = [f for f in findings if f.status is Status.PASS or f.code in ("mx_cname", "mx_ip_literal")]
+    usable = [
+        f for f in findings if f.status is Status.PASS or f.code in ("mx_cname", "mx_ip_literal")
+    ]
     summary = f"{len(usable)} of {len(targets)} MX hosts usable: {', '.join(targets)}"
     unresolvable = [f for f in findings if f.code == "mx_unresolvable"]
     if unresolvable and not usable and not any(f.status is Status.ERROR for f in findings):
         for f in unresolvable:
             f.status = Status.FAIL
         summary = f"no MX host of {domain} has a public address"
-    return _result(summary, [Finding(Status.PASS, f"{domain} has MX records", [mx.evidence()], "mx_present"), *findings])
+    return _result(
+        summary,
+        [
+            Finding(Status.PASS, f"{domain} has MX records", [mx.evidence()], "mx_present"),
+            *findings,
+        ],
+    )
 
 
 async def _implicit_mx(ctx: Context, mx: Answer) -> Finding:
@@ -72,7 +84,12 @@ async def _implicit_mx(ctx: Context, mx: Answer) -> Finding:
             "mx_implicit",
         )
     if a.unverified or aaaa.unverified:
-        return Finding(Status.ERROR, f"{domain} has no MX and its address could not be looked up", evidence, "mx_unverified")
+        return Finding(
+            Status.ERROR,
+            f"{domain} has no MX and its address could not be looked up",
+            evidence,
+            "mx_unverified",
+        )
     return Finding(
         Status.FAIL,
         f"{domain} has neither MX nor address records: it cannot receive mail or bounces",
@@ -87,14 +104,20 @@ async def _judge_target(ctx: Context, target: str) -> Finding:
     except BadInput:
         pass
     else:
-        return Finding(Status.WARN, f"MX {target} is an IP address, not a host name", [], "mx_ip_literal")
+        return Finding(
+            Status.WARN, f"MX {target} is an IP address, not a host name", [], "mx_ip_literal"
+        )
     a, aaaa = await facts.addresses(ctx.resolver, target)
     evidence = [a.evidence(), aaaa.evidence()]
     addresses = facts.ips_of(a, aaaa)
     if not addresses:
         if a.unverified or aaaa.unverified:
-            return Finding(Status.ERROR, f"could not resolve MX host {target}", evidence, "mx_unverified")
-        return Finding(Status.WARN, f"MX host {target} does not resolve", evidence, "mx_unresolvable")
+            return Finding(
+                Status.ERROR, f"could not resolve MX host {target}", evidence, "mx_unverified"
+            )
+        return Finding(
+            Status.WARN, f"MX host {target} does not resolve", evidence, "mx_unresolvable"
+        )
     public = [ip for ip in addresses if special_range(ip) is None]
     if not public:
         return Finding(
@@ -104,8 +127,18 @@ async def _judge_target(ctx: Context, target: str) -> Finding:
             "mx_unresolvable",
         )
     if a.cnames or aaaa.cnames:
-        return Finding(Status.WARN, f"MX {target} is an alias (CNAME), which RFC 2181 forbids", evidence, "mx_cname")
-    return Finding(Status.PASS, f"MX host {target} resolves to {', '.join(map(str, public))}", evidence, "mx_host_ok")
+        return Finding(
+            Status.WARN,
+            f"MX {target} is an alias (CNAME), which RFC 2181 forbids",
+            evidence,
+            "mx_cname",
+        )
+    return Finding(
+        Status.PASS,
+        f"MX host {target} resolves to {', '.join(map(str, public))}",
+        evidence,
+        "mx_host_ok",
+    )
 
 
 def _result(summary: str, findings: list[Finding]) -> CheckResult:

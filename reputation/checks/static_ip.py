@@ -41,11 +41,21 @@ async def run(ctx: Context) -> CheckResult:
     answer = await facts.ptr(ctx.resolver, ctx.ip)
     if answer.unverified:
         findings.append(
-            Finding(Status.ERROR, "could not read the PTR to judge the address", [answer.evidence()], "ptr_unverified")
+            Finding(
+                Status.ERROR,
+                "could not read the PTR to judge the address",
+                [answer.evidence()],
+                "ptr_unverified",
+            )
         )
     elif not answer.ok:
         findings.append(
-            Finding(Status.SKIP, "no PTR name to judge static or dynamic by", [answer.evidence()], "ptr_absent")
+            Finding(
+                Status.SKIP,
+                "no PTR name to judge static or dynamic by",
+                [answer.evidence()],
+                "ptr_absent",
+            )
         )
     for name in facts.ptr_names(answer):
         findings.append(judge_ptr_name(name, ctx.ip, answer.evidence()))

@@ -1,0 +1,3 @@
+from reputation.cli import main
+
+main()

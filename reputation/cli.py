@@ -1,0 +1,108 @@
+"""The `reputation` command: parse, call, render, exit with the verdict's code."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from reputation import engine
+from reputation.context import DEFAULT_RDAP_URL
+from reputation.inputs import BadInput
+from reputation.render import Format, render, use_colour
+from reputation.report import EXIT_BAD_INPUT
+from reputation.resolver import DEFAULT_TIMEOUT, NoNameserverError
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Will the big mailbox providers accept mail from this domain and IP? If not, why.\n\n"
+    "Exit codes: 0 pass, 1 warn, 2 fail, 3 incomplete (a lookup could not be completed), "
+    "64 bad input or usage.",
+)
+
+NameserverOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--nameserver",
+        "-n",
+        help="DNS server to ask, HOST, HOST:PORT or [V6]:PORT; repeatable. Default: the system's.",
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", "-t", help="Seconds each DNS query may take.", min=0.01)
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def bad_input(message: str) -> typer.Exit:
+    typer.echo(f"reputation: {message}", err=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def check(
+    domain: Annotated[str, typer.Argument(help="The sender domain (IDN allowed).")],
+    ip: Annotated[str, typer.Argument(help="The sending IP address, IPv4 or IPv6.")],
+    helo: Annotated[
+        str | None, typer.Option("--helo", help="The name the server greets with (HELO/EHLO).")
+    ] = None,
+    nameserver: NameserverOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    fmt: FormatOption = Format.TABLE,
+    no_rdap: Annotated[
+        bool, typer.Option("--no-rdap", help="Skip the registration (RDAP) lookup.")
+    ] = False,
+    rdap_url: Annotated[
+        str, typer.Option("--rdap-url", help="RDAP service to ask for registration data.")
+    ] = DEFAULT_RDAP_URL,
+    dkim_selector: Annotated[
+        list[str] | None,
+        typer.Option("--dkim-selector", help="A DKIM selector of yours to probe; repeatable."),
+    ] = None,
+) -> None:
+    """Check that DOMAIN may send mail from IP: the sending preconditions, over real DNS."""
+    try:
+        report = engine.check(
+            domain,
+            ip,
+            helo,
+            nameservers=nameserver or [],
+            timeout=timeout,
+            rdap=not no_rdap,
+            rdap_url=rdap_url,
+            dkim_selectors=dkim_selector or [],
+        )
+    except (BadInput, NoNameserverError) as exc:
+        raise bad_input(str(exc)) from None
+    typer.echo(render(report, fmt, use_colour()))
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def demo(
+    fmt: FormatOption = Format.TABLE,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Keep the sample DNS world running to try checks against."),
+    ] = False,
+) -> None:
+    """Run checks against a built-in sample world on a local DNS server (no network needed)."""
+    from reputation import demo as sample
+
+    sample.run(fmt, use_colour(), serve)
+
+
+def main() -> None:
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] or ["--help"]
+    try:
+        result = command.main(args=args, prog_name="reputation", standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: unknown flag, missing argument, bad value
+        typer.echo(f"reputation: {exc.format_message()}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except typer.Abort:
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

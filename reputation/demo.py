@@ -1,0 +1,84 @@
+"""`reputation demo`: a sample world on the lab DNS server, and checks run against it."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from reputation import engine
+from reputation.labdns import LabDNSServer, LabWorld
+from reputation.render import Format, render
+
+SAMPLE_WORLD = """
+; a clean sender: registered, delegated, PTR = HELO = forward DNS, working MX
+good-sender.net       NS    ns1.good-sender.net.
+good-sender.net       MX    10 mail.good-sender.net.
+good-sender.net       TXT   "v=spf1 mx -all"
+_dmarc.good-sender.net TXT  "v=DMARC1; p=reject; rua=mailto:dmarc@good-sender.net"
+mail.good-sender.net  A     81.2.69.142
+142.69.2.81.in-addr.arpa PTR mail.good-sender.net.
+
+; an address without PTR
+no-ptr.org            NS    ns1.no-ptr.org.
+no-ptr.org            MX    10 mx.no-ptr.org.
+mx.no-ptr.org         A     81.2.69.160
+
+; a home connection: dynamic-looking PTR, and a domain that cannot receive bounces
+home-office.info      NS    ns1.home-office.info.
+15.107.99.88.in-addr.arpa PTR 88-99-107-15.dyn.pool.cablenet.de.
+88-99-107-15.dyn.pool.cablenet.de A 88.99.107.15
+
+; a domain that declares it accepts no mail (null MX, RFC 7505)
+no-mail.biz           NS    ns1.no-mail.biz.
+no-mail.biz           MX    0 .
+"""
+
+SCENARIOS = [
+    ("A clean sender", "good-sender.net", "81.2.69.142", "mail.good-sender.net"),
+    ("A server without PTR", "no-ptr.org", "81.2.69.160", "mx.no-ptr.org"),
+    (
+        "A home connection greeting as localhost",
+        "home-office.info",
+        "88.99.107.15",
+        "localhost.localdomain",
+    ),
+    ("A null-MX domain sending from a private address", "no-mail.biz", "192.168.1.20", None),
+]
+
+
+def world() -> LabWorld:
+    return LabWorld.from_text(SAMPLE_WORLD)
+
+
+def run(fmt: Format, colour: bool, serve: bool) -> None:
+    with LabDNSServer(world()) as server:
+        if serve:
+            _serve(server)
+            return
+        for title, domain, ip, helo in SCENARIOS:
+            report = engine.check(
+                domain, ip, helo, nameservers=[server.address], timeout=2.0, rdap=False
+            )
+            if fmt is Format.TABLE:
+                typer.echo(
+                    f"== {title}: reputation check {domain} {ip}"
+                    + (f" --helo {helo}" if helo else "")
+                )
+            typer.echo(render(report, fmt, colour))
+            typer.echo("")
+
+
+def _serve(server: LabDNSServer) -> None:
+    typer.echo(f"Sample DNS world on {server.address} (UDP and TCP). Try, in another terminal:")
+    for _, domain, ip, helo in SCENARIOS:
+        helo_flag = f" --helo {helo}" if helo else ""
+        typer.echo(
+            f"  reputation check {domain} {ip}{helo_flag} --nameserver {server.address} --no-rdap"
+        )
+    typer.echo("Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,85 @@
+"""The terminal table: fits 100 columns, colour only when asked for."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from reputation.render.text import (
+    headline,
+    listing_counts,
+    listing_order,
+    paint,
+    problem_findings,
+    remedy_lines,
+)
+from reputation.report import Report
+
+WIDTH = 100
+
+
+def render(report: Report, colour: bool = False) -> str:
+    out = [
+        headline(report),
+        f"Verdict: {paint(str(report.verdict).upper(), colour)} ({report.duration_ms} ms)",
+        "",
+        _grid(
+            ["check", "status", "summary"],
+            [[c.id, paint(str(c.status), colour), c.summary] for c in report.checks],
+            [14, 8, 72],
+        ),
+    ]
+    problems = problem_findings(report)
+    if problems:
+        out += ["", "Findings:"]
+        for check_id, status, message, evidence in problems:
+            out.append(_wrap(f"- [{paint(status, colour)}] {check_id}: {message}", "  "))
+            out += [_wrap(f"    {line}", "      ") for line in evidence]
+    if report.blocklists:
+        out += ["", f"Blocklists: {listing_counts(report.blocklists)}"]
+        shown = listing_order(report.blocklists)
+        if shown:
+            rows = [
+                [
+                    b.zone,
+                    paint(str(b.status), colour),
+                    "; ".join(b.meanings) or b.detail,
+                    b.removal_url,
+                ]
+                for b in shown
+            ]
+            out.append(_grid(["zone", "status", "meaning", "removal"], rows, [24, 8, 34, 26]))
+    if report.providers:
+        rows = [[p.name, paint(p.verdict, colour), *_main_reason(p)] for p in report.providers]
+        out += [
+            "",
+            "Providers:",
+            _grid(["provider", "verdict", "reason", "expected reply"], rows, [12, 8, 24, 48]),
+        ]
+    remedies = remedy_lines(report)
+    if remedies:
+        out += ["", "What to fix:"]
+        out += [_wrap(f"{i}. {line}", "   ") for i, line in enumerate(remedies, 1)]
+    unverified = report.unverified
+    if unverified:
+        out += ["", "Could not verify:"]
+        out += [_wrap(f"- {line}", "  ") for line in unverified]
+    return "\n".join(out)
+
+
+def _main_reason(provider) -> list[str]:  # type: ignore[no-untyped-def]
+    if provider.reasons:
+        reason = provider.reasons[0]
+        return [reason.rule, reason.expected_reply or "(no documented reply text)"]
+    if provider.unknown_because:
+        return ["could not verify", "; ".join(provider.unknown_because)]
+    return ["", ""]
+
+
+def _grid(headers: list[str], rows: list[list[str]], widths: list[int]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=widths)
+
+
+def _wrap(text: str, indent: str) -> str:
+    import textwrap
+
+    return textwrap.fill(text, width=WIDTH, subsequent_indent=indent, break_on_hyphens=False)

@@ -1,0 +1,161 @@
+"""The command line as a user meets it: exit codes, one-line errors, the JSON contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reputation.labdns import LabDNSServer, LabWorld
+from tests.worlds import PRECONDITIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def reputation_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "reputation", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LabDNSServer]:
+    with LabDNSServer(LabWorld.from_text(PRECONDITIONS)) as s:
+        yield s
+
+
+def check_json(server: LabDNSServer, *args: str) -> tuple[int, dict]:
+    done = reputation_cli(
+        "check", *args, "--nameserver", server.address, "--no-rdap", "--format", "json"
+    )
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_clean_sender_json_follows_the_contract(server: LabDNSServer) -> None:
+    code, report = check_json(server, "clean.net", "81.2.69.142", "--helo", "mail.clean.net")
+    assert code == 0
+    assert report["schema"] == "reputation/report/v1"
+    assert set(report) >= {
+        "schema",
+        "target",
+        "started_at",
+        "duration_ms",
+        "verdict",
+        "checks",
+        "blocklists",
+        "providers",
+    }
+    assert report["target"] == {
+        "domain": "clean.net", "domain_ascii": "clean.net", "ip": "81.2.69.142",
+        "helo": "mail.clean.net", "helo_assumed": False,
+    }  # fmt: skip
+    assert [c["id"] for c in report["checks"]] == ["legit_domain", "static_ip", "helo_ptr", "mx"]
+    for check in report["checks"]:
+        assert set(check) >= {"id", "status", "summary", "findings", "remedy"}
+        for finding in check["findings"]:
+            assert set(finding) >= {"status", "message", "evidence"}
+    assert report["verdict"] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "verdict"),
+    [
+        (["clean.net", "81.2.69.143", "--helo", "mail.clean.net"], 2, "fail"),
+        (["clean.net", "81.2.69.142", "--helo", "other.clean.net"], 1, "warn"),
+        (["nullmx.net", "81.2.69.142", "--helo", "mail.clean.net"], 2, "fail"),
+    ],
+)
+def test_exit_code_follows_the_verdict(
+    server: LabDNSServer, args: list[str], exit_code: int, verdict: str
+) -> None:
+    code, report = check_json(server, *args)
+    assert (code, report["verdict"]) == (exit_code, verdict)
+
+
+def test_check_against_a_server_that_drops_everything_is_incomplete_and_bounded(lab_dns) -> None:
+    world = LabWorld.from_text("clean.net MX 10 mail.clean.net.").drop("*.")
+    silent = lab_dns(world)
+    started = time.monotonic()
+    done = reputation_cli(
+        "check", "clean.net", "81.2.69.142", "--helo", "mail.clean.net",
+        "--nameserver", silent.address, "--timeout", "1", "--no-rdap", "--format", "json",
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    report = json.loads(done.stdout)
+    assert done.returncode == 3
+    assert report["verdict"] == "incomplete"
+    assert report["unverified"]
+    assert all(c["status"] in ("error", "pass") for c in report["checks"])
+    assert elapsed < 3 * 1 + 1.5  # 3 x --timeout, plus interpreter start-up
+
+
+def test_servfail_on_the_ptr_makes_the_verdict_incomplete(lab_dns) -> None:
+    world = LabWorld.from_text(PRECONDITIONS).servfail("142.69.2.81.in-addr.arpa")
+    server = lab_dns(world)
+    code, report = check_json(server, "clean.net", "81.2.69.142", "--helo", "mail.clean.net")
+    assert code == 3
+    helo_ptr = next(c for c in report["checks"] if c["id"] == "helo_ptr")
+    assert helo_ptr["status"] == "error"
+    assert any("SERVFAIL" in e for f in helo_ptr["findings"] for e in f["evidence"])
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["check", "clean.net", "999.1.2.3"], "999.1.2.3"),
+        (["check", "clean.net", "not-an-ip"], "not-an-ip"),
+        (["check", "bad..domain", "81.2.69.142"], "bad..domain"),
+        (["check", "user@clean.net", "81.2.69.142"], "user@clean.net"),
+        (["check", "clean.net", "81.2.69.142", "--nameserver", "127.0.0.1:99999"], "99999"),
+        (["check", "clean.net", "81.2.69.142", "--bogus-flag"], "--bogus-flag"),
+        (["check", "clean.net"], "'ip'"),
+        (["check", "clean.net", "81.2.69.142", "--format", "yaml"], "yaml"),
+    ],
+)
+def test_bad_input_exits_64_with_one_line(args: list[str], named: str) -> None:
+    done = reputation_cli(*args)
+    assert done.returncode == 64
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert named in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_table_output_fits_100_columns_and_has_no_colour_when_piped(server: LabDNSServer) -> None:
+    done = reputation_cli(
+        "check", "nomx.net", "81.2.69.146", "--helo", "localhost.localdomain",
+        "--nameserver", server.address, "--no-rdap",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "Verdict: FAIL" in done.stdout
+    assert "\x1b[" not in done.stdout
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
+
+
+def test_markdown_output_has_a_table_and_the_findings(server: LabDNSServer) -> None:
+    done = reputation_cli(
+        "check", "clean.net", "81.2.69.143", "--helo", "mail.clean.net",
+        "--nameserver", server.address, "--no-rdap", "--format", "markdown",
+    )  # fmt: skip
+    assert "| legit_domain" in done.stdout
+    assert "### Findings" in done.stdout
+    assert "has no PTR record" in done.stdout
+
+
+def test_demo_runs_without_network() -> None:
+    done = reputation_cli("demo")
+    assert done.returncode == 0
+    assert "Verdict: PASS" in done.stdout
+    assert "Verdict: FAIL" in done.stdout

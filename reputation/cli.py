@@ -62,6 +62,16 @@ def check(
         list[str] | None,
         typer.Option("--dkim-selector", help="A DKIM selector of yours to probe; repeatable."),
     ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", help="Predict only these providers, e.g. gmail,outlook."),
+    ] = None,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk", help="Also apply bulk-sender rules (e.g. over 5,000 a day to Gmail)."
+        ),
+    ] = False,
 ) -> None:
     """Check that DOMAIN may send mail from IP: the sending preconditions, over real DNS."""
     try:
@@ -74,11 +84,29 @@ def check(
             rdap=not no_rdap,
             rdap_url=rdap_url,
             dkim_selectors=dkim_selector or [],
+            providers=split_list(provider),
+            bulk=bulk,
         )
     except (BadInput, NoNameserverError) as exc:
         raise bad_input(str(exc)) from None
     typer.echo(render(report, fmt, use_colour()))
     raise typer.Exit(report.exit_code)
+
+
+@app.command("providers")
+def list_providers(
+    fmt: FormatOption = Format.TABLE,
+    rules: Annotated[bool, typer.Option("--rules", help="List every rule.")] = False,
+) -> None:
+    """List the mailbox providers and the rules that predict their verdicts."""
+    from reputation.providers import load_providers
+    from reputation.render import catalog
+
+    typer.echo(catalog.providers(load_providers(), fmt, rules))
+
+
+def split_list(text: str | None) -> list[str]:
+    return [part.strip().lower() for part in (text or "").split(",") if part.strip()]
 
 
 @app.command()

@@ -22,6 +22,8 @@ class Options:
     rdap_url: str = DEFAULT_RDAP_URL
     rdap_transport: httpx.AsyncBaseTransport | None = None
     dkim_selectors: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)  # provider ids; empty = all
+    bulk: bool = False  # also apply the rules for bulk / high-volume senders
 
 
 @dataclass

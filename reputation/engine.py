@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
+from reputation import providers, remedies
 from reputation.checks import CHECKS
 from reputation.context import Context, Options
 from reputation.inputs import BadInput, parse_domain, parse_ip, parse_nameserver
@@ -39,6 +40,7 @@ async def check_async(domain: str, ip: str, helo: str | None = None, **options: 
     """Check that `domain` may send mail from `ip` (greeting as `helo`). Raises BadInput."""
     opts = make_options(**options)
     target_domain, target_ip = parse_domain(domain), parse_ip(ip)
+    chosen_providers = _chosen_providers(opts)
     started_at = datetime.now(UTC)
     clock = time.monotonic()
     resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
@@ -51,12 +53,26 @@ async def check_async(domain: str, ip: str, helo: str | None = None, **options: 
         helo=helo if helo is not None else ctx.assumed_helo,
         helo_assumed=helo is None and ctx.assumed_helo is not None,
     )
-    return Report(
+    report = Report(
         target=target,
         started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        duration_ms=round((time.monotonic() - clock) * 1000),
+        duration_ms=0,
         checks=checks,
     )
+    report.providers = providers.evaluate(chosen_providers, report, bulk=opts.bulk)
+    report.remedies = remedies.ordered(report)
+    report.duration_ms = round((time.monotonic() - clock) * 1000)
+    return report
+
+
+def _chosen_providers(opts: Options) -> list[providers.Provider]:
+    known = providers.load_providers()
+    if not opts.providers:
+        return known
+    try:
+        return providers.select(known, opts.providers)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def check(domain: str, ip: str, helo: str | None = None, **options: Any) -> Report:

@@ -1,0 +1,32 @@
+"""One ordered list of fixes for a whole report: the worst problems first, each said once."""
+
+from __future__ import annotations
+
+from reputation.report import ListingStatus, Report, Status
+
+
+def ordered(report: Report) -> list[str]:
+    steps: list[str] = []
+
+    def add(step: str) -> None:
+        if step and step not in steps:
+            steps.append(step)
+
+    for check in report.checks:
+        if check.status is Status.FAIL:
+            add(f"{check.id}: {check.remedy}")
+    for listing in report.blocklists:
+        if listing.status is ListingStatus.LISTED and listing.severity == "block":
+            where = listing.removal_url or "the list's own site"
+            add(f"{listing.name}: {listing.query} is listed ({'; '.join(listing.meanings)}); "
+                f"fix the cause, then request removal at {where}")  # fmt: skip
+    for check in report.checks:
+        if check.status is Status.WARN:
+            add(f"{check.id}: {check.remedy}")
+    for listing in report.blocklists:
+        if listing.status in (ListingStatus.REFUSED, ListingStatus.ERROR) and listing.remedy:
+            add(f"{listing.name}: {listing.remedy}")
+    for check in report.checks:
+        if check.status is Status.ERROR:
+            add(f"{check.id}: {check.remedy}")
+    return steps

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,6 +36,10 @@ TimeoutOption = Annotated[
     float, typer.Option("--timeout", "-t", help="Seconds each DNS query may take.", min=0.01)
 ]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+BlocklistsOption = Annotated[
+    Path | None,
+    typer.Option("--blocklists", help="A blocklist catalog to use instead of the installed one."),
+]
 
 
 def bad_input(message: str) -> typer.Exit:
@@ -72,6 +77,13 @@ def check(
             "--bulk", help="Also apply bulk-sender rules (e.g. over 5,000 a day to Gmail)."
         ),
     ] = False,
+    blocklists_file: BlocklistsOption = None,
+    lists: Annotated[
+        str | None,
+        typer.Option(
+            "--lists", help="Query only these blocklists (ids or zones, comma-separated)."
+        ),
+    ] = None,
 ) -> None:
     """Check that DOMAIN may send mail from IP: the sending preconditions, over real DNS."""
     try:
@@ -86,11 +98,44 @@ def check(
             dkim_selectors=dkim_selector or [],
             providers=split_list(provider),
             bulk=bulk,
+            blocklists_file=blocklists_file,
+            lists=split_list(lists),
         )
     except (BadInput, NoNameserverError) as exc:
         raise bad_input(str(exc)) from None
     typer.echo(render(report, fmt, use_colour()))
     raise typer.Exit(report.exit_code)
+
+
+@app.command("lists")
+def list_blocklists(
+    fmt: FormatOption = Format.TABLE,
+    health: Annotated[
+        bool, typer.Option("--health", help="Query each list's RFC 5782 test points.")
+    ] = False,
+    nameserver: NameserverOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    blocklists_file: BlocklistsOption = None,
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="With --health: test every active list, not only the defaults."),
+    ] = False,
+) -> None:
+    """Print the blocklist catalog, or (--health) which lists work from this resolver."""
+    from reputation import blocklists
+    from reputation.render import catalog
+
+    try:
+        found = blocklists.load_catalog(blocklists_file)
+        if not health:
+            typer.echo(catalog.blocklists(found.lists, fmt))
+            return
+        chosen = [b for b in found.lists if not b.retired] if every else found.default()
+        results = engine.list_health(chosen, nameserver or [], timeout)
+    except (BadInput, blocklists.CatalogError, NoNameserverError) as exc:
+        raise bad_input(str(exc)) from None
+    typer.echo(catalog.health(results, fmt))
+    raise typer.Exit(0 if all(r.status in ("ok", "untestable") for r in results) else 1)
 
 
 @app.command("providers")

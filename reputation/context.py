@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import httpx
 from publicsuffixlist import PublicSuffixList
@@ -24,6 +26,9 @@ class Options:
     dkim_selectors: list[str] = field(default_factory=list)
     providers: list[str] = field(default_factory=list)  # provider ids; empty = all
     bulk: bool = False  # also apply the rules for bulk / high-volume senders
+    blocklists_file: Path | None = None  # None = the catalog installed with the package
+    lists: list[str] = field(default_factory=list)  # list ids or zones; empty = the defaults
+    env: Mapping[str, str] | None = None  # where list keys are read from; None = os.environ
 
 
 @dataclass

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import typer
 
 from reputation import engine
+from reputation.blocklists import Blocklist, load_catalog, point_name
 from reputation.labdns import LabDNSServer, LabWorld
 from reputation.render import Format, render
 
@@ -34,6 +36,18 @@ no-mail.biz           NS    ns1.no-mail.biz.
 no-mail.biz           MX    0 .
 """
 
+SAMPLE_LISTINGS = """
+; a spammer's address on Spamhaus SBL and SpamCop
+2.73.113.45.zen.spamhaus.org A 127.0.0.2
+2.73.113.45.zen.spamhaus.org TXT "https://check.spamhaus.org/sbl/query/SBL000000 (sample)"
+2.73.113.45.bl.spamcop.net A 127.0.0.2
+bulk-blaster.shop NS ns1.bulk-blaster.shop.
+bulk-blaster.shop MX 10 mail.bulk-blaster.shop.
+mail.bulk-blaster.shop A 45.113.73.2
+2.73.113.45.in-addr.arpa PTR mail.bulk-blaster.shop.
+bulk-blaster.shop.dbl.spamhaus.org A 127.0.1.2
+"""
+
 SCENARIOS = [
     ("A clean sender", "good-sender.net", "81.2.69.142", "mail.good-sender.net"),
     ("A server without PTR", "no-ptr.org", "81.2.69.160", "mx.no-ptr.org"),
@@ -44,11 +58,34 @@ SCENARIOS = [
         "localhost.localdomain",
     ),
     ("A null-MX domain sending from a private address", "no-mail.biz", "192.168.1.20", None),
+    ("A listed spammer", "bulk-blaster.shop", "45.113.73.2", "mail.bulk-blaster.shop"),
 ]
 
 
 def world() -> LabWorld:
-    return LabWorld.from_text(SAMPLE_WORLD)
+    return LabWorld.from_text(SAMPLE_WORLD + blocklist_test_points() + SAMPLE_LISTINGS)
+
+
+def blocklist_test_points(lists: Sequence[Blocklist] | None = None) -> str:
+    """Zone text for working blocklists: each lists its RFC 5782 positive test point.
+
+    Without it a lab world's lists would look empty, and the checker rightly refuses to call
+    an answer from an empty list "clean".
+    """
+    lines = []
+    for entry in lists if lists is not None else load_catalog().default():
+        if entry.test_listed:
+            lines.append(f"{point_name(entry.test_listed, entry.zone)} A {listing_value(entry)}")
+    return "\n" + "\n".join(lines) + "\n"
+
+
+def listing_value(entry: Blocklist) -> str:
+    """An A value that means "listed, blocking" on this list."""
+    if entry.match == "bitmask" and entry.bits:
+        blocking = [b for b in entry.bits if b.severity == "block"] or list(entry.bits)
+        return f"127.0.0.{blocking[0].bit}"
+    blocking = [c for c in entry.codes if c.severity == "block"] or list(entry.codes)
+    return blocking[0].value.split("-")[0] if blocking else "127.0.0.2"
 
 
 def run(fmt: Format, colour: bool, serve: bool) -> None:

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from reputation import providers, remedies
-from reputation.checks import CHECKS
+from reputation import blocklists, providers, remedies
+from reputation.checks import CHECKS, static_ip
 from reputation.context import Context, Options
 from reputation.inputs import BadInput, parse_domain, parse_ip, parse_nameserver
 from reputation.knowledge import reserved_suffix
-from reputation.report import CheckResult, Finding, Report, Status, Target
+from reputation.report import (
+    BlocklistResult,
+    CheckResult,
+    Finding,
+    ListingStatus,
+    Report,
+    Status,
+    Target,
+)
 from reputation.resolver import Resolver
 
 # Independent lookups run concurrently, and a dependent one (PTR, then its name's address)
@@ -41,11 +50,19 @@ async def check_async(domain: str, ip: str, helo: str | None = None, **options: 
     opts = make_options(**options)
     target_domain, target_ip = parse_domain(domain), parse_ip(ip)
     chosen_providers = _chosen_providers(opts)
+    chosen_lists = _chosen_lists(opts)
     started_at = datetime.now(UTC)
     clock = time.monotonic()
     resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
     ctx = Context(target_domain, target_ip, helo, resolver, opts)
-    checks = await run_checks(ctx, CHECKS)
+    checks, listings = await asyncio.gather(
+        run_checks(ctx, CHECKS), run_blocklists(ctx, chosen_lists)
+    )
+    consulted = {zone for p in providers.load_providers() for zone in p.uses_blocklists}
+    checks = [
+        static_ip.with_policy_listings(c, listings, consulted) if c.id == static_ip.ID else c
+        for c in checks
+    ]
     target = Target(
         domain=target_domain.unicode,
         domain_ascii=target_domain.ascii,
@@ -58,6 +75,7 @@ async def check_async(domain: str, ip: str, helo: str | None = None, **options: 
         started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_ms=0,
         checks=checks,
+        blocklists=listings,
     )
     report.providers = providers.evaluate(chosen_providers, report, bulk=opts.bulk)
     report.remedies = remedies.ordered(report)
@@ -73,6 +91,47 @@ def _chosen_providers(opts: Options) -> list[providers.Provider]:
         return providers.select(known, opts.providers)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+
+
+def _chosen_lists(opts: Options) -> list[blocklists.Blocklist]:
+    try:
+        catalog = blocklists.load_catalog(opts.blocklists_file)
+        return catalog.select(opts.lists) if opts.lists else catalog.default()
+    except blocklists.CatalogError as exc:
+        raise BadInput(str(exc)) from None
+
+
+async def run_blocklists(
+    ctx: Context, lists: Sequence[blocklists.Blocklist]
+) -> list[BlocklistResult]:
+    """Every list, concurrently; the domain lists only for a name that can exist."""
+    domain = None if reserved_suffix(ctx.domain.ascii) else ctx.domain.ascii
+    deadline = ctx.options.timeout * DEADLINE_FACTOR
+    env = ctx.options.env if ctx.options.env is not None else os.environ
+    batches = await asyncio.gather(
+        *(_lookup_in_time(ctx, entry, domain, env, deadline) for entry in lists)
+    )
+    return [result for batch in batches for result in batch]
+
+
+async def _lookup_in_time(
+    ctx: Context,
+    entry: blocklists.Blocklist,
+    domain: str | None,
+    env: Mapping[str, str],
+    deadline: float,
+) -> list[BlocklistResult]:
+    try:
+        async with asyncio.timeout(deadline):
+            return await blocklists.lookup(ctx.resolver, entry, ctx.ip, domain, env)
+    except TimeoutError:
+        return [
+            BlocklistResult(
+                zone=entry.zone, name=entry.name, subject="ip", query=str(ctx.ip),
+                status=ListingStatus.ERROR, detail=f"not completed within {deadline:g}s",
+                list_id=entry.id,
+            )
+        ]  # fmt: skip
 
 
 def check(domain: str, ip: str, helo: str | None = None, **options: Any) -> Report:
@@ -104,3 +163,12 @@ async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckRe
     return CheckResult(
         module.ID, Status.ERROR, message, [finding], "Re-run; if it persists, report it."
     )
+
+
+def list_health(
+    lists: Sequence[blocklists.Blocklist], nameservers: Sequence[str], timeout: float
+) -> list[blocklists.Health]:
+    """RFC 5782 test points of each list, through the given (or the system's) resolver."""
+    opts = make_options(nameservers=list(nameservers), timeout=timeout)
+    resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
+    return asyncio.run(blocklists.health(resolver, lists, os.environ))

@@ -14,6 +14,7 @@ import pytest
 import reputation
 from reputation.labdns import LabDNSServer, LabWorld
 from reputation.report import Report, Status
+from tests.worlds import WORKING_LISTS
 
 WORLD = """
 registered.net NS ns1.registered.net.
@@ -25,7 +26,7 @@ mail.registered.net A 81.2.69.142
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LabDNSServer]:
-    with LabDNSServer(LabWorld.from_text(WORLD)) as s:
+    with LabDNSServer(LabWorld.from_text(WORLD + WORKING_LISTS)) as s:
         yield s
 
 

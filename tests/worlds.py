@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-PRECONDITIONS = """
+from reputation.demo import blocklist_test_points
+
+PRECONDITIONS_ZONES = """
 ; a clean sender
 clean.net                NS    ns1.clean.net.
 clean.net                MX    10 mail.clean.net.
@@ -62,3 +64,8 @@ mx.private-mx.net        A     10.0.0.25
 ; a domain with records but no delegation
 undelegated.net          MX    10 mail.clean.net.
 """
+
+# Every default blocklist alive (listing its RFC 5782 test point) and listing nobody else.
+WORKING_LISTS = blocklist_test_points()
+
+PRECONDITIONS = PRECONDITIONS_ZONES + WORKING_LISTS

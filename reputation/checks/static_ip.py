@@ -8,7 +8,7 @@ from reputation import facts
 from reputation.context import Context, psl
 from reputation.inputs import IPAddress
 from reputation.knowledge import dynamic_ptr_tokens, special_range
-from reputation.report import CheckResult, Finding, Status
+from reputation.report import BlocklistResult, CheckResult, Finding, ListingStatus, Status
 
 ID = "static_ip"
 
@@ -20,6 +20,7 @@ REMEDIES = {
     "ptr_generic": "Ask your ISP or host to set a PTR naming your mail host (e.g. mail.yourdomain) "
     "instead of the provider's generic name.",
     "ptr_unverified": "Re-run when reverse DNS answers.",
+    "policy_unverified": "Query the policy lists through your own recursive resolver (see blocklists).",
     "ip_policy_listed": "The range is listed as end-user/dynamic space: use a static server address; "
     "request removal from the policy list only if this address really is a static mail server.",
 }
@@ -117,6 +118,49 @@ def embeds_address(name: str, ip: IPAddress) -> bool:
     exploded = ip.exploded.replace(":", "")
     dashed = {ip.compressed.replace(":", "-"), ip.exploded.replace(":", "-")}
     return exploded[16:] in flat or any(d in lowered for d in dashed)
+
+
+def with_policy_listings(
+    result: CheckResult, listings: list[BlocklistResult], consulted: set[str]
+) -> CheckResult:
+    """Fold policy-list evidence (Spamhaus PBL, dynamic-range lists) into the static_ip result.
+
+    A listing on a list that major providers consult fails; on a minor list it warns. A policy
+    list that could not be read leaves the address's nature unverified.
+    """
+    if result.has("ip_not_global"):
+        return result
+    findings = list(result.findings)
+    for listing in listings:
+        if listing.subject != "ip":
+            continue
+        evidence = [f"{listing.zone}: {', '.join(listing.codes)} {listing.detail}".strip()]
+        if listing.status is ListingStatus.LISTED and listing.severity == "policy":
+            status = Status.FAIL if listing.zone in consulted else Status.WARN
+            meaning = "; ".join(listing.meanings)
+            findings.append(
+                Finding(
+                    status,
+                    f"{listing.name} lists {listing.query} as {meaning}",
+                    evidence,
+                    "ip_policy_listed",
+                )
+            )
+        elif (
+            listing.status in (ListingStatus.REFUSED, ListingStatus.ERROR)
+            and listing.zone in consulted
+        ):
+            findings.append(
+                Finding(
+                    Status.ERROR,
+                    f"could not consult {listing.name} for end-user/dynamic ranges ({listing.status})",
+                    evidence,
+                    "policy_unverified",
+                )
+            )
+    if len(findings) == len(result.findings):
+        return result
+    return _result(_summary(findings), findings)
 
 
 def _summary(findings: list[Finding]) -> str:

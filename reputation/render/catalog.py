@@ -10,6 +10,7 @@ from tabulate import tabulate
 from reputation.render.json_render import dumps
 
 if TYPE_CHECKING:
+    from reputation.blocklists import Blocklist, Health
     from reputation.providers import Provider
 
 
@@ -37,3 +38,76 @@ def providers(items: Sequence[Provider], fmt: str, rules: bool) -> str:
     ]
     headers = ["provider", "rule", "when", "outcome", "reply"]
     return tabulate(rows, headers=headers, tablefmt=tablefmt, maxcolwidths=[9, 16, 20, 7, 34])
+
+
+def blocklists(items: Sequence[Blocklist], fmt: str) -> str:
+    if fmt == "json":
+        return dumps([_blocklist_dict(b) for b in items])
+    rows = [
+        [
+            b.zone,
+            b.name,
+            "/".join(b.subject),
+            b.status,
+            "yes" if b.default and not b.retired else "no",
+            _access(b),
+        ]
+        for b in items
+    ]
+    headers = ["zone", "name", "subject", "status", "default", "access"]
+    return tabulate(
+        rows, headers=headers, tablefmt=_tablefmt(fmt), maxcolwidths=[26, 18, 9, 7, 7, 18]
+    )
+
+
+def health(results: Sequence[Health], fmt: str) -> str:
+    if fmt == "json":
+        return dumps(
+            [
+                {"zone": h.zone, "name": h.name, "status": h.status, "detail": h.detail}
+                for h in results
+            ]
+        )
+    rows = [[h.zone, h.status, h.detail] for h in results]
+    return tabulate(
+        rows,
+        headers=["zone", "health", "detail"],
+        tablefmt=_tablefmt(fmt),
+        maxcolwidths=[28, 16, 50],
+    )
+
+
+def _tablefmt(fmt: str) -> str:
+    return "github" if fmt == "markdown" else "simple"
+
+
+def _access(entry: Blocklist) -> str:
+    if entry.retired:
+        return f"retired {entry.status_date}".strip()
+    if entry.key_env:
+        return f"key: {entry.key_env}"
+    if entry.requires_key:
+        return "registration"
+    return "public resolvers refused" if entry.public_resolvers_refused else "free"
+
+
+def _blocklist_dict(entry: Blocklist) -> dict[str, object]:
+    return {
+        "id": entry.id,
+        "zone": entry.zone,
+        "name": entry.name,
+        "operator": entry.operator,
+        "subject": "domain" if entry.subject == ("domain",) else "ip",
+        "subjects": list(entry.subject),
+        "status": entry.status,
+        "status_date": entry.status_date,
+        "status_note": entry.status_note,
+        "default": entry.default and not entry.retired,
+        "match": entry.match,
+        "access": entry.access,
+        "key_env": entry.key_env,
+        "requires_key": entry.requires_key,
+        "lookup_url": entry.lookup_url,
+        "removal_url": entry.removal_url,
+        "sources": list(entry.sources),
+    }

@@ -18,6 +18,7 @@ good-sender.net       NS    ns1.good-sender.net.
 good-sender.net       MX    10 mail.good-sender.net.
 good-sender.net       TXT   "v=spf1 mx -all"
 _dmarc.good-sender.net TXT  "v=DMARC1; p=reject; rua=mailto:dmarc@good-sender.net"
+default._domainkey.good-sender.net TXT "v=DKIM1; k=ed25519; p=rJYabG/us/1IXO5VzAClTE8JwhgdZt1hJK4EhU9Jz2s="
 mail.good-sender.net  A     81.2.69.142
 142.69.2.81.in-addr.arpa PTR mail.good-sender.net.
 

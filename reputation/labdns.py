@@ -29,6 +29,7 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.TXT
 import dns.rrset
 
 MAX_CNAME_HOPS = 8
@@ -104,6 +105,10 @@ class LabWorld:
     def add_txt(self, name: str, *strings: str) -> LabWorld:
         """One TXT record made of several character-strings (each at most 255 bytes)."""
         quoted = " ".join('"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"' for s in strings)
+        if not strings:  # a TXT record with no character-string at all
+            rd = dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [])
+            self.records.setdefault(_name(name), {}).setdefault(dns.rdatatype.TXT, []).append(rd)
+            return self
         return self.add(name, "TXT", quoted)
 
     def misbehave(self, behaviour: Behaviour | str, *names: str, rdtype: str | None = None) -> None:
@@ -197,11 +202,11 @@ def _rrset(name: dns.name.Name, rdtype: int, rdatas: Iterable[dns.rdata.Rdata]) 
 
 def _wire(response: dns.message.Message, limit: int) -> bytes:
     try:
-        return response.to_wire(max_size=limit)
+        return response.to_wire(max_size=limit, want_shuffle=False)
     except dns.exception.TooBig:
         response.answer.clear()
         response.flags |= dns.flags.TC
-        return response.to_wire(max_size=limit)
+        return response.to_wire(max_size=limit, want_shuffle=False)
 
 
 def _udp_limit(query: dns.message.Message) -> int:
@@ -323,6 +328,8 @@ def _bind_pair(host: str) -> tuple[socket.socket, socket.socket]:
     """A UDP and a TCP socket bound to the same free port."""
     for _ in range(50):
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # Bursts of hundreds of concurrent questions must queue, not be dropped.
+        udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         udp.bind((host, 0))
         port = udp.getsockname()[1]
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -660,7 +660,7 @@ def test_health_checks_lists_concurrently(lab_dns: LabDNS) -> None:
 
 def test_clean_answer_from_an_emptied_list_is_not_believed(lab_dns: LabDNS) -> None:
     # The zone exists but no longer lists its own RFC 5782 test point: "not listed" proves nothing.
-    server = lab_dns("1.2.0.192.zen.spamhaus.org TXT \"unrelated\"")
+    server = lab_dns('1.2.0.192.zen.spamhaus.org TXT "unrelated"')
     result = one(ask(server, packaged("spamhaus-zen"), "192.0.2.7"))
     assert result.status is ListingStatus.ERROR
     assert "looks empty" in result.detail

@@ -10,7 +10,7 @@ from reputation.demo import blocklist_test_points
 from reputation.labdns import LabDNSServer, LabWorld
 from reputation.report import ListingStatus
 from tests.test_cli import reputation_cli
-from tests.worlds import PRECONDITIONS, PRECONDITIONS_ZONES
+from tests.worlds import PRECONDITIONS, PRECONDITIONS_ZONES, authenticated
 
 StartServer = Callable[[LabWorld | str], LabDNSServer]
 
@@ -23,7 +23,7 @@ mail.spammer.net A 81.2.69.66
 66.69.2.81.zen.spamhaus.org TXT "https://check.spamhaus.org/sbl/query/SBL123"
 66.69.2.81.bl.spamcop.net A 127.0.0.2
 spammer.net.dbl.spamhaus.org A 127.0.1.2
-"""
+""" + authenticated("spammer.net")
 
 
 def check_json(

@@ -60,7 +60,9 @@ def test_clean_sender_json_follows_the_contract(server: LabDNSServer) -> None:
         "domain": "clean.net", "domain_ascii": "clean.net", "ip": "81.2.69.142",
         "helo": "mail.clean.net", "helo_assumed": False,
     }  # fmt: skip
-    assert [c["id"] for c in report["checks"]] == ["legit_domain", "static_ip", "helo_ptr", "mx"]
+    assert [c["id"] for c in report["checks"]] == [
+        "legit_domain", "static_ip", "helo_ptr", "mx", "spf", "dmarc", "dkim",
+    ]  # fmt: skip
     for check in report["checks"]:
         assert set(check) >= {"id", "status", "summary", "findings", "remedy"}
         for finding in check["findings"]:

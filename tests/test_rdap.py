@@ -14,7 +14,7 @@ import pytest
 import reputation
 from reputation.labdns import LabDNSServer, LabWorld
 from reputation.report import Report, Status
-from tests.worlds import WORKING_LISTS
+from tests.worlds import WORKING_LISTS, authenticated
 
 WORLD = """
 registered.net NS ns1.registered.net.
@@ -26,7 +26,8 @@ mail.registered.net A 81.2.69.142
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LabDNSServer]:
-    with LabDNSServer(LabWorld.from_text(WORLD + WORKING_LISTS)) as s:
+    world = WORLD + authenticated("registered.net") + WORKING_LISTS
+    with LabDNSServer(LabWorld.from_text(world)) as s:
         yield s
 
 

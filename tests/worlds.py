@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from reputation.demo import blocklist_test_points
 
+ED25519_KEY = "rJYabG/us/1IXO5VzAClTE8JwhgdZt1hJK4EhU9Jz2s="
+
+
+def authenticated(domain: str, spf: str = "v=spf1 mx -all", dmarc: str = "p=reject") -> str:
+    """SPF, DMARC and a DKIM key at a common selector, as a well-run sender publishes them."""
+    return f"""
+{domain} TXT "{spf}"
+_dmarc.{domain} TXT "v=DMARC1; {dmarc}; rua=mailto:dmarc@{domain}"
+default._domainkey.{domain} TXT "v=DKIM1; k=ed25519; p={ED25519_KEY}"
+"""
+
+
 PRECONDITIONS_ZONES = """
 ; a clean sender
 clean.net                NS    ns1.clean.net.
@@ -68,4 +80,7 @@ undelegated.net          MX    10 mail.clean.net.
 # Every default blocklist alive (listing its RFC 5782 test point) and listing nobody else.
 WORKING_LISTS = blocklist_test_points()
 
+PRECONDITIONS_ZONES += (
+    authenticated("clean.net") + authenticated("v6.net") + authenticated("classless.net")
+)
 PRECONDITIONS = PRECONDITIONS_ZONES + WORKING_LISTS

@@ -1,0 +1,351 @@
+"""dmarc: one valid DMARC record applies to the domain, how strict it is, and SPF alignment.
+
+Policy discovery follows RFC 7489 §6.6.3: TXT at _dmarc.<domain>, else at _dmarc.<organisational
+domain> (the registrable domain from the Public Suffix List; RFC 9989 replaces this with a DNS
+tree walk, which finds the same record for ordinary domains).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from reputation.context import Context, psl
+from reputation.dmarc_record import (
+    DmarcRecord,
+    Problem,
+    effective_policy,
+    is_dmarc_record,
+    looks_like_dmarc,
+    near_miss_reason,
+    parse_record,
+)
+from reputation.report import CheckResult, Finding, Status
+from reputation.resolver import Answer, Resolver
+
+ID = "dmarc"
+
+GMAIL_GUIDELINES = "https://support.google.com/mail/answer/81126"
+ENFORCING = ("quarantine", "reject")
+# Where the colleague's SPF evaluation lives; absent while it is being written.
+_SPF_MODULES = frozenset({"reputation.checks.spf", "reputation.spf"})
+
+REMEDIES = {
+    "dmarc_missing": "Publish a TXT record at _dmarc.yourdomain, e.g. "
+    '"v=DMARC1; p=none; rua=mailto:dmarc-reports@yourdomain"; read the aggregate reports, '
+    "then move to p=quarantine and p=reject.",
+    "dmarc_policy_none": "Once the aggregate reports show all your legitimate mail passing aligned "
+    "SPF or DKIM, move to p=quarantine, then p=reject.",
+    "dmarc_invalid": "Fix the record: it must start with exactly v=DMARC1, then "
+    "p=none|quarantine|reject, with tags separated by semicolons.",
+    "dmarc_multiple": "Keep exactly one v=DMARC1 TXT record at the _dmarc name: merge the others "
+    "into it and delete them.",
+    "dmarc_unverified": "Re-run when DNS answers.",
+    "dmarc_pct_partial": "Raise pct to 100 (or remove it) once reports look clean; receivers "
+    "following RFC 9989 no longer read pct.",
+    "dmarc_testing": "Remove t=y once you are ready for receivers to enforce the policy.",
+    "dmarc_unknown_tag": "Remove or correct unknown tags: DMARC tag names are lower-case and "
+    "case-sensitive.",
+    "dmarc_tag_order": "Put p= right after v=DMARC1, as RFC 7489 requires.",
+    "dmarc_report_scheme": "Use mailto: report addresses; receivers need not support other "
+    "schemes.",
+    "dmarc_report_unauthorized": 'Have the report receiver publish TXT "v=DMARC1" at '
+    "yourdomain._report._dmarc.theirdomain (RFC 7489 §7.1), or report to an address in your "
+    "own domain.",
+    "dmarc_report_unverified": "Re-run when DNS answers.",
+    "dmarc_spf_unaligned": "Sign all mail with DKIM as d=yourdomain so DMARC can pass, or "
+    "authorise this IP in the SPF record of your MAIL FROM domain.",
+}
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What policy discovery found: the lookups made and the DMARC records at the first name
+    that had any."""
+
+    answers: tuple[Answer, ...]
+    found_at: str | None = None
+    records: tuple[str, ...] = ()
+    ignored: tuple[tuple[str, str], ...] = ()  # (domain, text): looks like DMARC, is not
+    unverified: Answer | None = None
+
+    def answer_at(self, domain: str) -> Answer | None:
+        return next((a for a in self.answers if a.name == dmarc_name(domain)), None)
+
+
+def dmarc_name(domain: str) -> str:
+    return f"_dmarc.{domain}"
+
+
+async def discover(resolver: Resolver, domain: str, organisational: str | None) -> Discovery:
+    """RFC 7489 §6.6.3 steps 1-4: the domain's _dmarc name, then the organisational domain's."""
+    candidates = [domain] if organisational in (None, domain) else [domain, organisational]
+    answers: list[Answer] = []
+    ignored: list[tuple[str, str]] = []
+    for candidate in candidates:
+        answer = await resolver.query(dmarc_name(candidate), "TXT")
+        answers.append(answer)
+        if answer.unverified:
+            return Discovery(tuple(answers), ignored=tuple(ignored), unverified=answer)
+        texts = answer.records if answer.ok else []
+        records = tuple(t for t in texts if is_dmarc_record(t))
+        ignored += [(candidate, t) for t in texts if looks_like_dmarc(t) and not is_dmarc_record(t)]
+        if records:
+            return Discovery(tuple(answers), candidate, records, tuple(ignored))
+    return Discovery(tuple(answers), ignored=tuple(ignored))
+
+
+async def run(ctx: Context) -> CheckResult:
+    domain = ctx.domain.ascii
+    found = await discover(ctx.resolver, domain, ctx.registrable_domain)
+    findings = [_ignored_finding(found, d, text) for d, text in found.ignored]
+    if found.unverified is not None:
+        findings.append(
+            Finding(
+                Status.ERROR,
+                f"could not look up the DMARC record of {domain}",
+                [a.evidence() for a in found.answers],
+                "dmarc_unverified",
+            )
+        )
+    elif found.found_at is None:
+        if not found.ignored:
+            findings.append(_missing_finding(domain, found))
+    elif len(found.records) > 1:
+        findings.append(_multiple_finding(found))
+    else:
+        findings += await _record_findings(ctx, found)
+    return _result(findings)
+
+
+def _ignored_finding(found: Discovery, domain: str, text: str) -> Finding:
+    answer = found.answer_at(domain)
+    return Finding(
+        Status.FAIL,
+        f"the TXT record at {dmarc_name(domain)} is meant as DMARC but receivers discard it: "
+        f"{near_miss_reason(text)} (records must start with exactly v=DMARC1, RFC 7489 §6.6.3)",
+        [answer.evidence()] if answer else [text],
+        "dmarc_invalid",
+    )
+
+
+def _missing_finding(domain: str, found: Discovery) -> Finding:
+    names = " nor at ".join(a.name for a in found.answers)
+    return Finding(
+        Status.WARN,
+        f"no DMARC record at {names}: Gmail, Yahoo and Outlook.com require one (p=none is "
+        "enough) from bulk senders, and without it nothing stops others sending as "
+        f"{domain}",
+        [a.evidence() for a in found.answers] + [GMAIL_GUIDELINES],
+        "dmarc_missing",
+    )
+
+
+def _multiple_finding(found: Discovery) -> Finding:
+    name = dmarc_name(found.found_at or "")
+    answer = found.answer_at(found.found_at or "")
+    return Finding(
+        Status.FAIL,
+        f"{len(found.records)} DMARC records at {name}: receivers then apply no DMARC policy at "
+        "all (RFC 7489 §6.6.3 step 6)",
+        ([answer.evidence()] if answer else []) + [f"record: {r}" for r in found.records],
+        "dmarc_multiple",
+    )
+
+
+async def _record_findings(ctx: Context, found: Discovery) -> list[Finding]:
+    domain = ctx.domain.ascii
+    at = found.found_at or domain
+    record = parse_record(found.records[0])
+    evidence = _record_evidence(found, record)
+    findings = [_problem_finding(at, problem, evidence) for problem in record.problems]
+    policy, source = effective_policy(record, subdomain=at != domain)
+    if policy is None:
+        return findings
+    findings.append(_policy_finding(domain, at, policy, source, evidence))
+    findings += _partial_findings(record, policy, evidence)
+    reports, alignment = await asyncio.gather(
+        _report_findings(ctx.resolver, at, record), _spf_alignment(ctx, record, policy)
+    )
+    return findings + reports + ([alignment] if alignment is not None else [])
+
+
+def _record_evidence(found: Discovery, record: DmarcRecord) -> list[str]:
+    answer = found.answer_at(found.found_at or "")
+    lines = [f"found at {dmarc_name(found.found_at or '')}"]
+    if answer is not None:
+        lines.append(answer.evidence())
+    lines.append(f"record: {record.raw}")
+    if record.tags:
+        lines.append(f"parsed: {record.shown()}")
+    return lines
+
+
+def _problem_finding(at: str, problem: Problem, evidence: list[str]) -> Finding:
+    status = Status.FAIL if problem.severity == "error" else Status.WARN
+    prefix = "invalid DMARC record" if problem.severity == "error" else "DMARC record"
+    return Finding(
+        status, f"{prefix} at {dmarc_name(at)}: {problem.message}", evidence, problem.code
+    )
+
+
+def _policy_finding(domain: str, at: str, policy: str, source: str, evidence: list[str]) -> Finding:
+    if source in ("p", "sp"):
+        where = f"{source}= of {dmarc_name(at)}"
+    else:
+        where = f"{dmarc_name(at)}: {source}"
+    if policy == "none":
+        return Finding(
+            Status.WARN,
+            f"DMARC policy for {domain} is none ({where}): receivers only report, they take no "
+            "action on mail that fails DMARC; enough for Gmail's and Yahoo's bulk-sender rule, "
+            "but it does not protect the domain",
+            evidence,
+            "dmarc_policy_none",
+        )
+    action = "sent to spam" if policy == "quarantine" else "rejected"
+    return Finding(
+        Status.PASS,
+        f"DMARC policy for {domain} is {policy} ({where}): mail failing DMARC is {action}",
+        evidence,
+        f"dmarc_policy_{policy}",
+    )
+
+
+def _partial_findings(record: DmarcRecord, policy: str, evidence: list[str]) -> list[Finding]:
+    if policy not in ENFORCING:
+        return []
+    findings: list[Finding] = []
+    lower = "none" if policy == "quarantine" else "quarantine"
+    if record.pct is not None and record.pct < 100:
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"pct={record.pct}: the {policy} policy covers only {record.pct}% of failing mail; "
+                f"the rest gets {lower} (RFC 7489 §6.6.4). RFC 9989 drops pct, so newer "
+                "receivers apply the policy to all of it",
+                evidence,
+                "dmarc_pct_partial",
+            )
+        )
+    if record.testing:
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"t=y (testing, RFC 9989): receivers that honour it apply {lower} instead of "
+                f"{policy}",
+                evidence,
+                "dmarc_testing",
+            )
+        )
+    return findings
+
+
+async def _report_findings(resolver: Resolver, at: str, record: DmarcRecord) -> list[Finding]:
+    """RFC 7489 §7.1: a mailto destination outside the policy's organisational domain must
+    authorise the reports with TXT v=DMARC1 at <policy domain>._report._dmarc.<destination>."""
+    own = organisational(at)
+    hosts = list(dict.fromkeys(u.host for u in (*record.rua, *record.ruf) if u.host))
+    external = [h for h in hosts if organisational(h) != own]
+    return list(await asyncio.gather(*(_authorisation(resolver, at, h) for h in external)))
+
+
+def organisational(domain: str) -> str:
+    return psl().privatesuffix(domain) or domain
+
+
+async def _authorisation(resolver: Resolver, at: str, host: str) -> Finding:
+    answer = await resolver.query(f"{at}._report._dmarc.{host}", "TXT")
+    evidence = [answer.evidence()]
+    if answer.unverified:
+        return Finding(
+            Status.ERROR,
+            f"could not check whether {host} accepts DMARC reports for {at}",
+            evidence,
+            "dmarc_report_unverified",
+        )
+    if any(is_dmarc_record(text) for text in answer.records):
+        message = f"{host} authorises DMARC reports for {at}"
+        return Finding(Status.PASS, message, evidence, "dmarc_report_authorized")
+    return Finding(
+        Status.WARN,
+        f"reports go to {host}, outside {organisational(at)}, which has not authorised them: "
+        f"receivers send nothing there (no v=DMARC1 at {answer.name}, RFC 7489 §7.1)",
+        evidence,
+        "dmarc_report_unauthorized",
+    )
+
+
+async def spf_result(ctx: Context) -> str | None:
+    """The SPF result (pass, fail, softfail, ...) for ctx.ip and postmaster@<domain>, from the
+    spf check; None while that module does not exist yet. Its lookups are memoised, so asking
+    again here costs no queries."""
+    try:
+        from reputation.checks.spf import evaluate_for
+    except ImportError as exc:
+        if exc.name in _SPF_MODULES:
+            return None
+        raise
+    result = await evaluate_for(ctx)
+    value = getattr(result.result, "value", result.result)
+    return str(value).lower()
+
+
+async def _spf_alignment(ctx: Context, record: DmarcRecord, policy: str) -> Finding | None:
+    try:
+        result = await spf_result(ctx)
+    except Exception as exc:  # another check's defect must not sink DMARC
+        return Finding(
+            Status.SKIP,
+            f"SPF alignment not evaluated: the SPF evaluation failed ({type(exc).__name__}: {exc})",
+            [],
+            "dmarc_spf_unknown",
+        )
+    if result is None:
+        return None
+    return alignment_finding(ctx.domain.ascii, str(ctx.ip), result, record, policy)
+
+
+def alignment_finding(domain: str, ip: str, spf: str, record: DmarcRecord, policy: str) -> Finding:
+    """How SPF counts towards DMARC. This tool checks SPF for MAIL FROM postmaster@<domain>, so
+    the SPF-authenticated domain is the From domain itself: aligned in relaxed and strict mode."""
+    identity = f"MAIL FROM postmaster@{domain}"
+    evidence = [f"spf={spf} for {identity} from {ip}"]
+    if spf == "pass":
+        return Finding(
+            Status.PASS,
+            f"SPF passes and aligns (aspf={record.aspf}): {ip} may send for {identity}, the "
+            f"From domain itself (so long as your real MAIL FROM is in {domain}: a sending "
+            "service's own bounce domain does not align)",
+            evidence,
+            "dmarc_spf_aligned",
+        )
+    if spf == "temperror":
+        return Finding(
+            Status.SKIP,
+            "SPF could not be evaluated (temperror), so SPF alignment is unknown",
+            evidence,
+            "dmarc_spf_unknown",
+        )
+    signer = f"d={domain}"
+    if record.adkim == "r":
+        signer += f" or another domain under {organisational(domain)} (adkim=r)"
+    message = (
+        f"SPF does not pass for this IP ({spf}), so DMARC can pass only through an aligned "
+        f"DKIM signature ({signer})"
+    )
+    if policy in ENFORCING:
+        action = "sent to spam" if policy == "quarantine" else "rejected"
+        message += f"; with p={policy}, mail without one is {action}"
+    status = Status.WARN if policy in ENFORCING else Status.SKIP
+    return Finding(status, message, evidence, "dmarc_spf_unaligned")
+
+
+def _result(findings: list[Finding]) -> CheckResult:
+    for status in (Status.FAIL, Status.ERROR, Status.WARN):
+        bad = next((f for f in findings if f.status is status), None)
+        if bad is not None:
+            return CheckResult.from_findings(ID, bad.message, findings, REMEDIES)
+    policy = next((f for f in findings if f.code.startswith("dmarc_policy_")), None)
+    summary = policy.message if policy is not None else "DMARC checked"
+    return CheckResult.from_findings(ID, summary, findings, REMEDIES)

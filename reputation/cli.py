@@ -107,6 +107,44 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
+@app.command("spf")
+def explain_spf(
+    ip: Annotated[str, typer.Argument(help="The sending IP address.")],
+    sender: Annotated[
+        str | None,
+        typer.Option(
+            "--sender", help="MAIL FROM address or domain; empty or absent: the HELO identity."
+        ),
+    ] = None,
+    helo: Annotated[str | None, typer.Option("--helo", help="The HELO/EHLO name.")] = None,
+    nameserver: NameserverOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Explain, step by step, the SPF evaluation for IP (RFC 7208)."""
+    from reputation.render import spf_explain
+
+    if not sender and not helo:
+        raise bad_input("give --sender ADDRESS or --helo NAME: SPF needs an identity to check")
+    try:
+        result = engine.explain_spf(ip, sender, helo, nameserver or [], timeout)
+    except (BadInput, NoNameserverError) as exc:
+        raise bad_input(str(exc)) from None
+    typer.echo(spf_explain.render(result, fmt))
+    raise typer.Exit(SPF_EXIT_CODES[str(result.result)])
+
+
+SPF_EXIT_CODES = {
+    "pass": 0,
+    "softfail": 1,
+    "neutral": 1,
+    "none": 1,
+    "fail": 2,
+    "permerror": 2,
+    "temperror": 3,
+}
+
+
 @app.command("lists")
 def list_blocklists(
     fmt: FormatOption = Format.TABLE,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from reputation import blocklists, providers, remedies
+from reputation import blocklists, providers, remedies, spf
 from reputation.checks import CHECKS, static_ip
 from reputation.context import Context, Options
 from reputation.inputs import BadInput, parse_domain, parse_ip, parse_nameserver
@@ -172,3 +172,17 @@ def list_health(
     opts = make_options(nameservers=list(nameservers), timeout=timeout)
     resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
     return asyncio.run(blocklists.health(resolver, lists, os.environ))
+
+
+def explain_spf(
+    ip: str, sender: str | None, helo: str | None, nameservers: Sequence[str], timeout: float
+) -> spf.SpfResult:
+    """One SPF evaluation with its decision path; the HELO identity when sender is empty."""
+    opts = make_options(nameservers=list(nameservers), timeout=timeout)
+    address = parse_ip(ip)
+    if helo is not None:
+        helo = parse_domain(helo).ascii
+    if sender and "@" not in sender:
+        sender = parse_domain(sender).ascii
+    resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
+    return asyncio.run(spf.evaluate(resolver, address, sender or None, helo))

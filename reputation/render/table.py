@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from tabulate import tabulate
 
 from reputation.render.text import (
@@ -12,7 +14,7 @@ from reputation.render.text import (
     problem_findings,
     remedy_lines,
 )
-from reputation.report import Report
+from reputation.report import ProviderVerdict, Report
 
 WIDTH = 100
 
@@ -49,12 +51,16 @@ def render(report: Report, colour: bool = False) -> str:
             ]
             out.append(_grid(["zone", "status", "meaning", "removal"], rows, [24, 8, 34, 26]))
     if report.providers:
-        rows = [[p.name, paint(p.verdict, colour), *_main_reason(p)] for p in report.providers]
-        out += [
-            "",
-            "Providers:",
-            _grid(["provider", "verdict", "reason", "expected reply"], rows, [12, 8, 24, 48]),
-        ]
+        out += ["", "Providers:"]
+        troubled = [p for p in report.providers if p.verdict != "accept"]
+        if troubled:
+            rows = [[p.name, paint(p.verdict, colour), *_main_reason(p)] for p in troubled]
+            out.append(
+                _grid(["provider", "verdict", "reason", "expected reply"], rows, [16, 8, 22, 46])
+            )
+        accepting = [p.name for p in report.providers if p.verdict == "accept"]
+        if accepting:
+            out.append(_wrap(f"{paint('accept', colour)}: {', '.join(accepting)}", "  "))
     remedies = remedy_lines(report)
     if remedies:
         out += ["", "What to fix:"]
@@ -66,7 +72,7 @@ def render(report: Report, colour: bool = False) -> str:
     return "\n".join(out)
 
 
-def _main_reason(provider) -> list[str]:  # type: ignore[no-untyped-def]
+def _main_reason(provider: ProviderVerdict) -> list[str]:
     if provider.reasons:
         reason = provider.reasons[0]
         return [reason.rule, reason.expected_reply or "(no documented reply text)"]
@@ -80,6 +86,4 @@ def _grid(headers: list[str], rows: list[list[str]], widths: list[int]) -> str:
 
 
 def _wrap(text: str, indent: str) -> str:
-    import textwrap
-
     return textwrap.fill(text, width=WIDTH, subsequent_indent=indent, break_on_hyphens=False)

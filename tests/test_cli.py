@@ -161,3 +161,58 @@ def test_demo_runs_without_network() -> None:
     assert done.returncode == 0
     assert "Verdict: PASS" in done.stdout
     assert "Verdict: FAIL" in done.stdout
+
+
+SPF_WORLD = """
+sender.net TXT "v=spf1 a:mail.sender.net include:_spf.provider.net -all"
+mail.sender.net A 81.2.69.142
+_spf.provider.net TXT "v=spf1 ip4:198.51.100.0/24 ~all"
+helo.sender.net TXT "v=spf1 ip4:81.2.69.7 -all"
+"""
+
+
+def test_spf_command_explains_the_decision_path(lab_dns) -> None:
+    server = lab_dns(SPF_WORLD)
+    done = reputation_cli(
+        "spf",
+        "81.2.69.99",
+        "--sender",
+        "bob@sender.net",
+        "--nameserver",
+        server.address,
+        "--format",
+        "json",
+    )
+    result = json.loads(done.stdout)
+    assert done.returncode == 2
+    assert set(result) >= {"result", "identity", "domain", "explanation", "lookups", "path"}
+    assert (result["result"], result["identity"], result["domain"]) == (
+        "fail",
+        "mailfrom",
+        "sender.net",
+    )
+    assert result["lookups"] == 2
+    assert [step["term"] for step in result["path"] if step["result"]] == ["~all", "-all"]
+
+
+def test_spf_command_checks_the_helo_identity_when_the_sender_is_empty(lab_dns) -> None:
+    server = lab_dns(SPF_WORLD)
+    done = reputation_cli(
+        "spf",
+        "81.2.69.7",
+        "--sender",
+        "",
+        "--helo",
+        "helo.sender.net",
+        "--nameserver",
+        server.address,
+        "--format",
+        "json",
+    )
+    result = json.loads(done.stdout)
+    assert (done.returncode, result["result"], result["identity"], result["domain"]) == (
+        0,
+        "pass",
+        "helo",
+        "helo.sender.net",
+    )

@@ -752,12 +752,12 @@ def _check_negative(blocklist: Blocklist, reading: Reading, negative: Answer | N
         return Reading(ListingStatus.ERROR, reading.codes, detail=detail, remedy=remedy)
     if negative.absent:
         return reading
-    why = interpret(blocklist, negative).detail
-    note = f"negative test point {point} could not be checked: {why}"
-    return Reading(
-        reading.status, reading.codes, reading.meanings, reading.severity,
-        f"{reading.detail}; {note}", reading.remedy,
-    )  # fmt: skip
+    why = interpret(blocklist, negative).detail or negative.evidence()
+    detail = (
+        f"{reading.detail}; but its RFC 5782 negative test point {point} could not be checked"
+        f" ({why}), so a wildcard cannot be ruled out"
+    )
+    return Reading(ListingStatus.ERROR, reading.codes, reading.meanings, reading.severity, detail)
 
 
 def _check_positive(blocklist: Blocklist, reading: Reading, positive: Answer | None) -> Reading:
@@ -765,8 +765,14 @@ def _check_positive(blocklist: Blocklist, reading: Reading, positive: Answer | N
 
     An emptied or dead zone answers NXDOMAIN for everything, which would read as "clean".
     """
-    if reading.status is not ListingStatus.CLEAN or positive is None or not positive.absent:
+    if reading.status is not ListingStatus.CLEAN or positive is None or positive.ok:
         return reading
+    if positive.unverified:
+        detail = (
+            f"not listed, but its RFC 5782 test point {blocklist.test_listed} could not be checked"
+            f" ({positive.evidence()}), so the list may be dead"
+        )
+        return Reading(ListingStatus.ERROR, detail=detail, remedy="re-run when the list answers")
     detail = (
         f"{LOOKS_EMPTY}: its RFC 5782 test point {blocklist.test_listed} is not listed either,"
         " so a clean answer proves nothing"

@@ -124,8 +124,6 @@ def explain_spf(
     """Explain, step by step, the SPF evaluation for IP (RFC 7208)."""
     from reputation.render import spf_explain
 
-    if not sender and not helo:
-        raise bad_input("give --sender ADDRESS or --helo NAME: SPF needs an identity to check")
     try:
         result = engine.explain_spf(ip, sender, helo, nameserver or [], timeout)
     except (BadInput, NoNameserverError) as exc:
@@ -189,7 +187,11 @@ def list_providers(
 
 
 def split_list(text: str | None) -> list[str]:
-    return [part.strip().lower() for part in (text or "").split(",") if part.strip()]
+    """A comma-separated option; given but empty is an error, not "everything"."""
+    parts = [part.strip().lower() for part in (text or "").split(",") if part.strip()]
+    if text is not None and not parts:
+        raise BadInput(f"invalid list {text!r}: name at least one")
+    return parts
 
 
 @app.command()

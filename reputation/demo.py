@@ -11,6 +11,7 @@ from reputation import engine
 from reputation.blocklists import Blocklist, load_catalog, point_name
 from reputation.labdns import LabDNSServer, LabWorld
 from reputation.render import Format, render
+from reputation.render.json_render import dumps
 
 SAMPLE_WORLD = """
 ; a clean sender: registered, delegated, PTR = HELO = forward DNS, working MX
@@ -94,17 +95,29 @@ def run(fmt: Format, colour: bool, serve: bool) -> None:
         if serve:
             _serve(server)
             return
-        for title, domain, ip, helo in SCENARIOS:
-            report = engine.check(
-                domain, ip, helo, nameservers=[server.address], timeout=2.0, rdap=False
+        reports = [
+            (
+                title,
+                domain,
+                ip,
+                helo,
+                engine.check(
+                    domain, ip, helo, nameservers=[server.address], timeout=2.0, rdap=False
+                ),
             )
-            if fmt is Format.TABLE:
-                typer.echo(
-                    f"== {title}: reputation check {domain} {ip}"
-                    + (f" --helo {helo}" if helo else "")
-                )
-            typer.echo(render(report, fmt, colour))
-            typer.echo("")
+            for title, domain, ip, helo in SCENARIOS
+        ]
+    if fmt is Format.JSON:  # one JSON document: an array of reports
+        typer.echo(dumps([report.to_dict() for *_, report in reports]))
+        return
+    for title, domain, ip, helo, report in reports:
+        if fmt is Format.TABLE:
+            typer.echo(
+                f"== {title}\n   reputation check {domain} {ip}"
+                + (f" --helo {helo}" if helo else "")
+            )
+        typer.echo(render(report, fmt, colour))
+        typer.echo("")
 
 
 def _serve(server: LabDNSServer) -> None:

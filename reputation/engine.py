@@ -13,7 +13,14 @@ from typing import Any
 from reputation import blocklists, providers, remedies, spf
 from reputation.checks import CHECKS, static_ip
 from reputation.context import Context, Options
-from reputation.inputs import BadInput, parse_domain, parse_ip, parse_nameserver
+from reputation.inputs import (
+    BadInput,
+    IPAddress,
+    parse_domain,
+    parse_ip,
+    parse_nameserver,
+    parse_selector,
+)
 from reputation.knowledge import reserved_suffix
 from reputation.report import (
     BlocklistResult,
@@ -42,6 +49,8 @@ def make_options(**options: Any) -> Options:
     timeout = float(options.pop("timeout", 5.0))
     if not timeout > 0:
         raise BadInput(f"invalid timeout {timeout!r}: must be more than 0 seconds")
+    for selector in options.get("dkim_selectors") or []:
+        parse_selector(selector)
     return Options(nameservers=parsed, timeout=timeout, **options)
 
 
@@ -104,30 +113,43 @@ def _chosen_lists(opts: Options) -> list[blocklists.Blocklist]:
 async def run_blocklists(
     ctx: Context, lists: Sequence[blocklists.Blocklist]
 ) -> list[BlocklistResult]:
-    """Every list, concurrently; the domain lists only for a name that can exist."""
-    domain = None if reserved_suffix(ctx.domain.ascii) else ctx.domain.ascii
+    """Every list, concurrently.
+
+    Domain lists are asked about the domain and, for a subdomain, its registrable domain too:
+    URI lists such as SURBL and URIBL list registrable domains only. A reserved name is never
+    asked about.
+    """
+    domains: list[str | None] = [None]
+    if not reserved_suffix(ctx.domain.ascii):
+        domains = list(
+            dict.fromkeys([ctx.domain.ascii, ctx.registrable_domain or ctx.domain.ascii])
+        )
     deadline = ctx.options.timeout * DEADLINE_FACTOR
     env = ctx.options.env if ctx.options.env is not None else os.environ
-    batches = await asyncio.gather(
-        *(_lookup_in_time(ctx, entry, domain, env, deadline) for entry in lists)
-    )
-    return [result for batch in batches for result in batch]
+    asks = [
+        _lookup_in_time(ctx, entry, ctx.ip if i == 0 else None, domain, env, deadline)
+        for entry in lists
+        for i, domain in enumerate(domains)
+    ]
+    return [result for batch in await asyncio.gather(*asks) for result in batch]
 
 
 async def _lookup_in_time(
     ctx: Context,
     entry: blocklists.Blocklist,
+    ip: IPAddress | None,
     domain: str | None,
     env: Mapping[str, str],
     deadline: float,
 ) -> list[BlocklistResult]:
     try:
         async with asyncio.timeout(deadline):
-            return await blocklists.lookup(ctx.resolver, entry, ctx.ip, domain, env)
+            return await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
     except TimeoutError:
+        subject, query = ("ip", str(ip)) if ip is not None else ("domain", domain or "")
         return [
             BlocklistResult(
-                zone=entry.zone, name=entry.name, subject="ip", query=str(ctx.ip),
+                zone=entry.zone, name=entry.name, subject=subject, query=query,
                 status=ListingStatus.ERROR, detail=f"not completed within {deadline:g}s",
                 list_id=entry.id,
             )
@@ -180,9 +202,31 @@ def explain_spf(
     """One SPF evaluation with its decision path; the HELO identity when sender is empty."""
     opts = make_options(nameservers=list(nameservers), timeout=timeout)
     address = parse_ip(ip)
-    if helo is not None:
+    sender = _spf_sender(sender)
+    if sender is None and not (helo or "").strip():
+        raise BadInput("give --sender ADDRESS or --helo NAME: SPF needs an identity to check")
+    literal_helo = helo is not None and helo.strip().startswith("[")
+    if helo is not None and not literal_helo:
         helo = parse_domain(helo).ascii
-    if sender and "@" not in sender:
-        sender = parse_domain(sender).ascii
+    if sender is None and literal_helo:
+        # RFC 7208 §2.3: an address-literal HELO has no domain to check.
+        return spf.SpfResult(spf.SpfCode.NONE, "helo", helo or "", "the HELO is an address literal")
     resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
-    return asyncio.run(spf.evaluate(resolver, address, sender or None, helo))
+    return asyncio.run(spf.evaluate(resolver, address, sender, helo))
+
+
+def _spf_sender(sender: str | None) -> str | None:
+    """MAIL FROM as given: an address, a bare domain, or empty / <> for the null sender."""
+    text = (sender or "").strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].strip()
+    if not text:
+        return None
+    if "@" not in text:
+        return parse_domain(text).ascii
+    local, _, domain = text.rpartition("@")
+    if not local or "@" in local.strip('"'):
+        raise BadInput(f"invalid sender {sender!r}: expected local-part@domain")
+    if not domain:
+        raise BadInput(f"invalid sender {sender!r}: no domain after '@'")
+    return f"{local}@{parse_domain(domain).ascii}"

@@ -39,6 +39,8 @@ def parse_domain(text: str) -> Domain:
         raise BadInput("invalid domain '': empty")
     if "@" in raw:
         raise BadInput(f"invalid domain {raw!r}: give the domain, not an email address")
+    if raw.endswith(".."):
+        raise BadInput(f"invalid domain {text!r}: empty label")
     if raw != "." and raw.endswith("."):
         raw = raw[:-1]
     try:
@@ -68,9 +70,22 @@ def parse_ip(text: str) -> IPAddress:
         address = ipaddress.ip_address(raw)
     except ValueError:
         raise BadInput(f"invalid IP address {text!r}") from None
-    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
-        raise BadInput(f"invalid IP address {text!r}: a scoped address is not a mail sender")
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            raise BadInput(f"invalid IP address {text!r}: a scoped address is not a mail sender")
+        if address.ipv4_mapped is not None:  # ::ffff:a.b.c.d sends as a.b.c.d on the wire
+            return address.ipv4_mapped
     return address
+
+
+def parse_selector(text: str) -> str:
+    """A DKIM selector: dot-separated host-name labels (RFC 6376 §3.1)."""
+    labels = text.strip().lower().split(".")
+    if not text.strip() or not all(_LDH_LABEL.match(label) for label in labels):
+        raise BadInput(
+            f"invalid DKIM selector {text!r}: expected labels such as 'mail' or 's1.2024'"
+        )
+    return ".".join(labels)
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 
@@ -57,7 +57,7 @@ async def _fetch(
         return RdapUnavailable(url, f"HTTP {response.status_code}")
     try:
         return parse(str(response.url), response.json())
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
         return RdapUnavailable(url, f"unreadable RDAP answer ({exc})")
 
 
@@ -65,5 +65,7 @@ def parse(url: str, data: dict) -> RdapRecord:
     record = RdapRecord(url=url, statuses=[str(s).lower() for s in data.get("status", [])])
     for event in data.get("events", []):
         if event.get("eventAction") == "registration" and event.get("eventDate"):
-            record.registered = datetime.fromisoformat(event["eventDate"].replace("Z", "+00:00"))
+            registered = datetime.fromisoformat(event["eventDate"].replace("Z", "+00:00"))
+            # RFC 3339 dates carry a zone; a registry that omits it is read as UTC.
+            record.registered = registered if registered.tzinfo else registered.replace(tzinfo=UTC)
     return record

@@ -558,11 +558,20 @@ def test_timeout_is_an_error(lab_dns: LabDNS) -> None:
     assert result.detail.startswith("timed out")
 
 
-def test_listing_kept_when_only_the_negative_test_times_out(lab_dns: LabDNS) -> None:
+def test_listing_is_unverified_when_the_negative_test_times_out(lab_dns: LabDNS) -> None:
+    # Without the wildcard guard a "listed" answer may be a list answering for everything.
     server = lab_dns(LabWorld.from_text(WORLD).drop("1.0.0.127.zen.spamhaus.org"))
     result = one(ask(server, packaged("spamhaus-zen"), "192.0.2.1", timeout=0.3))
-    assert result.status is ListingStatus.LISTED
-    assert "negative test point 127.0.0.1 could not be checked: timed out" in result.detail
+    assert result.status is ListingStatus.ERROR
+    assert result.codes == ["127.0.0.2"]
+    assert "negative test point 127.0.0.1 could not be checked" in result.detail
+
+
+def test_clean_is_unverified_when_the_positive_test_times_out(lab_dns: LabDNS) -> None:
+    server = lab_dns(LabWorld.from_text(WORLD).drop("2.0.0.127.zen.spamhaus.org"))
+    result = one(ask(server, packaged("spamhaus-zen"), "192.0.2.123", timeout=0.3))
+    assert result.status is ListingStatus.ERROR
+    assert "may be dead" in result.detail
 
 
 def test_servfail_is_an_error(lab_dns: LabDNS) -> None:

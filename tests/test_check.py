@@ -221,3 +221,56 @@ def test_bad_input_raises_a_named_error() -> None:
         reputation.check("clean.net", "999.1.1.1", nameservers=["127.0.0.1:1"], rdap=False)
     with pytest.raises(reputation.BadInput, match="bad_domain"):
         reputation.check("bad_domain..com", "81.2.69.142", nameservers=["127.0.0.1:1"], rdap=False)
+
+
+def test_a_stray_second_ptr_only_warns_and_does_not_count_as_missing_fcrdns(
+    world_server: LabDNSServer,
+) -> None:
+    report = run(world_server, "clean.net", "81.2.69.10", "mail.two-ptr.net")
+    assert status(report, "helo_ptr") is Status.WARN
+    assert "ptr_not_confirmed" not in codes(report, "helo_ptr")
+    gmail = next(p for p in report.providers if p.id == "gmail")
+    assert not [r for r in gmail.reasons if r.rule.startswith("no-fcrdns")]
+
+
+def test_idn_helo_is_compared_in_ascii_with_the_ptr(world_server: LabDNSServer) -> None:
+    report = run(world_server, "bücher.net", "81.2.69.81", "mail.bücher.net")
+    assert status(report, "helo_ptr") is Status.PASS
+
+
+def test_ipv4_mapped_address_is_checked_as_the_ipv4_it_sends_from(
+    world_server: LabDNSServer,
+) -> None:
+    report = run(world_server, "clean.net", "::ffff:81.2.69.142", "mail.clean.net")
+    assert report.target.ip == "81.2.69.142"
+    assert status(report, "static_ip") is Status.PASS
+
+
+def test_ipv6_helo_literal_needs_its_tag(world_server: LabDNSServer) -> None:
+    untagged = run(world_server, "v6.net", "2a01:4f8:c0c:1234::2", "[2a01:4f8:c0c:1234::2]")
+    tagged = run(world_server, "v6.net", "2a01:4f8:c0c:1234::2", "[IPv6:2a01:4f8:c0c:1234::2]")
+    assert "helo_invalid" in codes(untagged, "helo_ptr")
+    assert "helo_literal" in codes(tagged, "helo_ptr")
+
+
+def test_mx_naming_only_an_ip_address_fails(world_server: LabDNSServer) -> None:
+    report = run(world_server, "literal-mx.net", "81.2.69.142", "mail.clean.net")
+    assert status(report, "mx") is Status.FAIL
+    assert "mx_ip_literal" in codes(report, "mx")
+
+
+def test_null_mx_mixed_with_real_mx_is_a_misconfiguration_not_a_null_mx(
+    world_server: LabDNSServer,
+) -> None:
+    report = run(world_server, "mixed-null.net", "81.2.69.142", "mail.clean.net")
+    assert status(report, "mx") is Status.WARN
+    assert "mx_null_mixed" in codes(report, "mx") and "mx_null" not in codes(report, "mx")
+
+
+def test_subdomain_whose_existence_cannot_be_checked_is_not_called_registered(lab_dns) -> None:
+    from reputation.labdns import LabWorld
+
+    server = lab_dns(LabWorld.from_text(PRECONDITIONS).servfail("news.clean.net"))
+    report = run(server, "news.clean.net", "81.2.69.142", "mail.clean.net")
+    assert status(report, "legit_domain") is Status.ERROR
+    assert str(report.verdict) in ("incomplete", "fail")

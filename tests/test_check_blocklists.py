@@ -142,3 +142,21 @@ def test_lists_json_describes_every_list() -> None:
 
 def test_listing_status_values_are_the_documented_ones() -> None:
     assert {s.value for s in ListingStatus} == {"listed", "clean", "refused", "error", "skipped"}
+
+
+def test_subdomain_sender_is_looked_up_by_its_registrable_domain_too(lab_dns: StartServer) -> None:
+    server = lab_dns(
+        PRECONDITIONS
+        + SPAMMER
+        + authenticated("news.spammer.net")
+        + "news.spammer.net MX 10 mail.spammer.net.\n"
+    )
+    code, report = check_json(
+        server, "news.spammer.net", "81.2.69.66", "mail.spammer.net", "--lists", "dbl.spamhaus.org"
+    )
+    dbl = [b for b in report["blocklists"] if b["zone"] == "dbl.spamhaus.org"]
+    assert {(b["query"], b["status"]) for b in dbl} == {
+        ("news.spammer.net", "clean"),
+        ("spammer.net", "listed"),
+    }
+    assert code == 2

@@ -216,3 +216,88 @@ def test_spf_command_checks_the_helo_identity_when_the_sender_is_empty(lab_dns) 
         "helo",
         "helo.sender.net",
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["spf", "81.2.69.7", "--sender", "user@"], "user@"),
+        (["spf", "81.2.69.7", "--sender", "a@b@c.net"], "a@b@c.net"),
+        (["spf", "81.2.69.7"], "--sender"),
+        (["spf", "81.2.69.7", "--sender", "<>"], "--sender"),
+        (["check", "clean.net..", "81.2.69.142"], "clean.net.."),
+        (["check", "clean.net", "81.2.69.142", "--provider", ","], "','"),
+        (["check", "clean.net", "81.2.69.142", "--dkim-selector", "a b"], "a b"),
+    ],
+)
+def test_more_bad_input_exits_64(args: list[str], named: str) -> None:
+    done = reputation_cli(*args)
+    assert done.returncode == 64, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and named in done.stderr
+
+
+def test_spf_null_sender_with_an_address_literal_helo_is_none() -> None:
+    done = reputation_cli(
+        "spf",
+        "81.2.69.7",
+        "--sender",
+        "<>",
+        "--helo",
+        "[81.2.69.7]",
+        "--nameserver",
+        "127.0.0.1:9",
+        "--format",
+        "json",
+    )
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["result"] == "none"
+
+
+def test_spf_sender_with_an_idn_domain_is_converted(lab_dns) -> None:
+    server = lab_dns('xn--strae-oqa.de TXT "v=spf1 ip4:81.2.69.7 -all"')
+    done = reputation_cli(
+        "spf",
+        "81.2.69.7",
+        "--sender",
+        "user@straße.de",
+        "--nameserver",
+        server.address,
+        "--format",
+        "json",
+    )
+    assert json.loads(done.stdout)["result"] == "pass"
+
+
+def test_control_characters_from_dns_never_reach_the_terminal(lab_dns) -> None:
+    world = LabWorld.from_text(PRECONDITIONS)
+    world.add_txt("evil.net", "v=spf1 \x1b]0;pwned\x07 -all")
+    world.load("evil.net NS ns1.evil.net.\nevil.net MX 10 mail.clean.net.")
+    server = lab_dns(world)
+    done = reputation_cli(
+        "check",
+        "evil.net",
+        "81.2.69.142",
+        "--helo",
+        "mail.clean.net",
+        "--nameserver",
+        server.address,
+        "--no-rdap",
+    )
+    assert "\x1b]" not in done.stdout and "\x07" not in done.stdout
+    assert "\\x1b]0;pwned\\x07" in done.stdout
+
+
+def test_long_names_still_fit_100_columns(lab_dns) -> None:
+    long_label = "a" * 60
+    domain = f"{long_label}.{long_label}.{long_label}.net"
+    done = reputation_cli(
+        "check", domain, "81.2.69.142", "--nameserver", lab_dns(PRECONDITIONS).address, "--no-rdap"
+    )
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
+
+
+def test_demo_json_is_one_document() -> None:
+    done = reputation_cli("demo", "--format", "json")
+    reports = json.loads(done.stdout)
+    assert isinstance(reports, list) and len(reports) >= 4
+    assert all(r["schema"] == "reputation/report/v1" for r in reports)

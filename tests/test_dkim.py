@@ -11,7 +11,7 @@ import pytest
 from reputation.checks import dkim
 from reputation.context import Context
 from reputation.engine import make_options
-from reputation.inputs import parse_domain, parse_ip
+from reputation.inputs import BadInput, parse_domain, parse_ip
 from reputation.labdns import LabDNSServer, LabWorld
 from reputation.report import CheckResult, Finding, Status
 from reputation.resolver import Resolver
@@ -122,10 +122,10 @@ def test_missing_user_selector_is_named(run_dkim: Runner) -> None:
     assert "dkim_found" in codes(result) and "dkim_not_found" not in codes(result)
 
 
-def test_invalid_user_selector_is_not_probed(run_dkim: Runner) -> None:
-    result, server = run_dkim(LabWorld(), selectors=["bad selector!"])
-    assert finding(result, "dkim_selector_invalid").status is Status.WARN
-    assert not [q for q in server.log if "bad" in q[0]]
+@pytest.mark.parametrize("selector", ["bad selector!", "", "a..b", "-x"])
+def test_invalid_user_selector_is_bad_input(selector: str) -> None:
+    with pytest.raises(BadInput, match="DKIM selector"):
+        make_options(nameservers=["127.0.0.1:1"], dkim_selectors=[selector])
 
 
 def test_cname_to_a_hosted_key_is_followed_and_shown(run_dkim: Runner) -> None:
@@ -221,13 +221,15 @@ def test_all_lookups_failing_is_an_error(run_dkim: Runner) -> None:
     assert codes(result) == ["dkim_unverified"]
 
 
-def test_some_lookups_failing_with_none_found_still_warns_and_says_so(run_dkim: Runner) -> None:
+def test_a_failed_lookup_with_none_found_is_unverified_not_missing(run_dkim: Runner) -> None:
+    # The selector that failed may be the one holding the key: "no key" cannot be concluded.
     world = LabWorld.from_text("example.com MX 10 mail.example.com.").servfail(
         "google._domainkey.example.com"
     )
     result, _ = run_dkim(world)
-    assert result.status is Status.WARN
-    assert "1 lookups failed: google" in finding(result, "dkim_not_found").message
+    assert result.status is Status.ERROR
+    assert codes(result) == ["dkim_unverified"]
+    assert "google" in finding(result, "dkim_unverified").message
 
 
 def test_failed_user_selector_lookup_is_an_error(run_dkim: Runner) -> None:

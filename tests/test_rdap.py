@@ -110,3 +110,13 @@ def test_slow_rdap_never_delays_the_check_beyond_its_timeout(server: LabDNSServe
     report = check(server, httpx.MockTransport(slow), timeout=0.5)
     assert time.monotonic() - started < 1.5
     assert "rdap_skipped" in legit(report)[1]
+
+
+def test_registration_date_without_a_zone_is_read_as_utc(server: LabDNSServer) -> None:
+    body = {
+        "status": ["active"],
+        "events": [{"eventAction": "registration", "eventDate": "2020-01-01T00:00:00"}],
+    }
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=json.dumps(body)))
+    status, found = legit(check(server, transport))
+    assert status is Status.PASS and "domain_registered" in found

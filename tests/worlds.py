@@ -83,4 +83,21 @@ WORKING_LISTS = blocklist_test_points()
 PRECONDITIONS_ZONES += (
     authenticated("clean.net") + authenticated("v6.net") + authenticated("classless.net")
 )
-PRECONDITIONS = PRECONDITIONS_ZONES + WORKING_LISTS
+
+# Edge cases found in review: a second, stray PTR; an IDN sender; MX oddities; a subdomain sender.
+EDGES = """
+10.69.2.81.in-addr.arpa  PTR   mail.two-ptr.net.
+10.69.2.81.in-addr.arpa  PTR   old.two-ptr.net.
+mail.two-ptr.net         A     81.2.69.10
+xn--bcher-kva.net        NS    ns1.xn--bcher-kva.net.
+xn--bcher-kva.net        MX    10 mail.xn--bcher-kva.net.
+mail.xn--bcher-kva.net   A     81.2.69.81
+81.69.2.81.in-addr.arpa  PTR   mail.xn--bcher-kva.net.
+literal-mx.net           NS    ns1.literal-mx.net.
+literal-mx.net           MX    10 81.2.69.142.
+mixed-null.net           NS    ns1.mixed-null.net.
+mixed-null.net           MX    0 .
+mixed-null.net           MX    10 mail.clean.net.
+"""
+
+PRECONDITIONS = PRECONDITIONS_ZONES + EDGES + WORKING_LISTS

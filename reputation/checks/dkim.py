@@ -447,29 +447,28 @@ def _absence_findings(probes: list[Probe], domain: str) -> list[Finding]:
             )
         ]
     probed = ", ".join(p.selector for p in probes)
-    if all(p.answer.unverified for p in probes):
+    failed = [p for p in probes if p.answer.unverified]
+    if failed:
+        # A selector whose lookup failed may be the one that holds the key: nothing is concluded.
+        every = (
+            "any DKIM selector" if len(failed) == len(probes) else f"{len(failed)} DKIM selectors"
+        )
         return [
             Finding(
                 Status.ERROR,
-                f"could not look up any DKIM selector of {domain}",
-                [p.answer.evidence() for p in probes[:3]] + [f"probed: {probed}"],
+                f"could not look up {every} of {domain} ({', '.join(p.selector for p in failed)}), "
+                "and no key was found at the others",
+                [p.answer.evidence() for p in failed[:3]] + [f"probed: {probed}"],
                 "dkim_unverified",
             )
         ]
-    failed = [p for p in probes if p.answer.unverified]
-    unknown = (
-        f" ({len(failed)} lookups failed: {', '.join(p.selector for p in failed)})"
-        if failed
-        else ""
-    )
     return [
         Finding(
             Status.WARN,
-            f"no DKIM key found at the {len(probes)} selectors probed{unknown}: selectors cannot "
+            f"no DKIM key found at the {len(probes)} selectors probed: selectors cannot "
             "be listed from DNS, so yours may just have another name; find it in the s= tag of "
             "a DKIM-Signature header you sent and pass --dkim-selector NAME",
-            [f"probed TXT <selector>._domainkey.{domain} for: {probed}"]
-            + [p.answer.evidence() for p in failed],
+            [f"probed TXT <selector>._domainkey.{domain} for: {probed}"],
             "dkim_not_found",
         )
     ]

@@ -19,6 +19,7 @@ REMEDIES = {
     "pointing back to the address.",
     "ptr_not_confirmed": "Make the PTR name resolve back to the address: add an A/AAAA record "
     "for it, or have the PTR changed to a name that does.",
+    "ptr_extra_unconfirmed": "Remove the PTR names that do not resolve back to the address.",
     "ptr_multiple": "Keep a single PTR for a mail server's address; receivers check only one.",
     "ptr_unverified": "Re-run when reverse DNS answers.",
     "helo_invalid": "Configure the server to greet with its fully qualified name (e.g. "
@@ -113,12 +114,13 @@ async def _ptr_findings(
                 )
             )
         else:
+            # With another PTR confirmed, FCrDNS holds: the stray name only warns.
             findings.append(
                 Finding(
                     Status.WARN if confirmed else Status.FAIL,
                     f"PTR {name} does not resolve back to {ip}: {_seen(fwd)}",
                     evidence,
-                    "ptr_not_confirmed",
+                    "ptr_extra_unconfirmed" if confirmed else "ptr_not_confirmed",
                 )
             )
     return findings, confirmed
@@ -140,7 +142,7 @@ async def helo_findings(
                 "helo_literal",
             )
         ]
-    name = helo.rstrip(".").lower()
+    name = parse_domain(helo).ascii  # already validated; compared in ASCII like the PTR names
     forward = await resolver.query(name, facts.address_type(ip))
     if forward.unverified:
         return [
@@ -196,12 +198,21 @@ def helo_syntax_problem(helo: str, ip: IPAddress) -> Finding | None:
         return Finding(Status.FAIL, "HELO is empty", [], "helo_invalid")
     if text.startswith("[") and text.endswith("]"):
         literal = text[1:-1]
-        literal = literal[5:] if literal.lower().startswith("ipv6:") else literal
+        tagged = literal.lower().startswith("ipv6:")
+        literal = literal[5:] if tagged else literal
         try:
-            if parse_ip(literal) == ip:
-                return None
+            address = parse_ip(literal)
         except BadInput:
-            pass
+            address = None
+        if address is not None and address.version == 6 and not tagged:
+            return Finding(
+                Status.FAIL,
+                f"HELO {text} is an IPv6 literal without the 'IPv6:' tag RFC 5321 §4.1.3 requires",
+                [],
+                "helo_invalid",
+            )
+        if address == ip:
+            return None
         return Finding(
             Status.FAIL, f"HELO {text} is an address literal, but not of {ip}", [], "helo_invalid"
         )

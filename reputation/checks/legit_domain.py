@@ -48,6 +48,15 @@ async def run(ctx: Context) -> CheckResult:
         ctx.resolver.query(registrable, "NS"), ctx.resolver.query(domain, "MX"), registration
     )
     findings = [_delegation(registrable, ns)]
+    if domain != registrable and own.unverified:
+        findings.append(
+            Finding(
+                Status.ERROR,
+                f"could not verify that {domain} exists",
+                [own.evidence()],
+                "domain_unverified",
+            )
+        )
     if domain != registrable and own.outcome is Outcome.NXDOMAIN and ns.ok:
         findings.append(
             Finding(

@@ -22,6 +22,8 @@ REMEDIES = {
     "mx_cname": "Point the MX at the host's canonical name, not at a CNAME (RFC 2181 §10.3).",
     "mx_ip_literal": "An MX must name a host, not an IP address (RFC 7505 §3, RFC 5321 §5.1): "
     "give the host a name with an A/AAAA record.",
+    "mx_null_mixed": "Either remove the null MX (the domain receives mail) or every other MX "
+    "(it receives none).",
     "mx_unresolvable": "Give every MX host an A/AAAA record with a public address, or remove the MX.",
     "mx_unverified": "Re-run when DNS answers.",
 }
@@ -44,25 +46,35 @@ async def run(ctx: Context) -> CheckResult:
         finding = await _implicit_mx(ctx, mx)
         return _result(finding.message, [finding])
     records = sorted(mx.rdata, key=lambda rd: rd.preference)
-    if any(display_name(rd.exchange) == "." for rd in records):
-        finding = Finding(
-            Status.FAIL,
-            f"{domain} publishes a null MX (RFC 7505): it declares it accepts no mail",
-            [mx.evidence()],
-            "mx_null",
-        )
-        return _result(finding.message, [finding])
     targets = list(dict.fromkeys(display_name(rd.exchange).lower() for rd in records))
-    findings = await asyncio.gather(*(_judge_target(ctx, t) for t in targets))
-    usable = [
-        f for f in findings if f.status is Status.PASS or f.code in ("mx_cname", "mx_ip_literal")
-    ]
+    notes: list[Finding] = []
+    if "." in targets:
+        if len(targets) == 1:
+            finding = Finding(
+                Status.FAIL,
+                f"{domain} publishes a null MX (RFC 7505): it declares it accepts no mail",
+                [mx.evidence()],
+                "mx_null",
+            )
+            return _result(finding.message, [finding])
+        targets.remove(".")
+        notes.append(
+            Finding(
+                Status.WARN,
+                f"{domain} mixes a null MX with other MX records, which RFC 7505 §3 forbids: "
+                "receivers may read it either way",
+                [mx.evidence()],
+                "mx_null_mixed",
+            )
+        )
+    findings = [*notes, *await asyncio.gather(*(_judge_target(ctx, t) for t in targets))]
+    usable = [f for f in findings if f.code in ("mx_host_ok", "mx_cname")]
     summary = f"{len(usable)} of {len(targets)} MX hosts usable: {', '.join(targets)}"
-    unresolvable = [f for f in findings if f.code == "mx_unresolvable"]
-    if unresolvable and not usable and not any(f.status is Status.ERROR for f in findings):
-        for f in unresolvable:
+    unusable = [f for f in findings if f.code in ("mx_unresolvable", "mx_ip_literal")]
+    if unusable and not usable and not any(f.status is Status.ERROR for f in findings):
+        for f in unusable:
             f.status = Status.FAIL
-        summary = f"no MX host of {domain} has a public address"
+        summary = f"no MX host of {domain} is a name with a public address"
     return _result(
         summary,
         [

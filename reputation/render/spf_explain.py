@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reputation.render.json_render import dumps
+from reputation.render.text import printable
 from reputation.spf import SpfResult
 
 
@@ -15,8 +16,8 @@ def render(result: SpfResult, fmt: str) -> str:
         f"DNS lookups: {result.lookups} of 10, void lookups: {result.void_lookups} of 2",
     ]
     if result.explanation:
-        lines.append(f"Explanation: {result.explanation}")
-    path = result.lines()
+        lines.append(f"Explanation: {printable(result.explanation)}")
+    path = [printable(line) for line in result.lines()]
     if fmt == "markdown":
         return "\n".join([f"## {heading}", "", *lines[1:], "", "```", *path, "```", ""])
     return "\n".join([*lines, "", *path])

@@ -21,7 +21,7 @@ WIDTH = 100
 
 def render(report: Report, colour: bool = False) -> str:
     out = [
-        headline(report),
+        _wrap(headline(report), "  "),
         f"Verdict: {paint(str(report.verdict).upper(), colour)} ({report.duration_ms} ms)",
         "",
         _grid(

@@ -31,6 +31,16 @@ def worst(statuses: Iterable[Status]) -> Status:
     return next((s for s in _SEVERITY if s in found), Status.SKIP)
 
 
+def problem_summary(findings: Iterable[Finding], fallback: str) -> str:
+    """The message of the worst problem (fail, then error, then warn), or `fallback` if none."""
+    findings = list(findings)
+    for status in (Status.FAIL, Status.ERROR, Status.WARN):
+        problem = next((f for f in findings if f.status is status), None)
+        if problem is not None:
+            return problem.message
+    return fallback
+
+
 class Verdict(StrEnum):
     PASS = "pass"
     WARN = "warn"

@@ -8,7 +8,7 @@ from reputation import facts
 from reputation.context import Context
 from reputation.inputs import BadInput, IPAddress, parse_domain, parse_ip
 from reputation.knowledge import reserved_suffix
-from reputation.report import CheckResult, Finding, Status
+from reputation.report import CheckResult, Finding, Status, problem_summary
 from reputation.resolver import Answer, Outcome, Resolver
 
 ID = "helo_ptr"
@@ -255,12 +255,8 @@ def _seen(answer: Answer) -> str:
 
 
 def _result(findings: list[Finding]) -> CheckResult:
-    for status in (Status.FAIL, Status.ERROR, Status.WARN):
-        bad = next((f for f in findings if f.status is status), None)
-        if bad is not None:
-            return CheckResult.from_findings(ID, bad.message, findings, REMEDIES)
     assumed = any(f.code == "helo_assumed" for f in findings)
-    summary = "PTR forward-confirmed" + (
+    fine = "PTR forward-confirmed" + (
         "; HELO assumed to be the PTR name" if assumed else " and HELO agrees"
     )
-    return CheckResult.from_findings(ID, summary, findings, REMEDIES)
+    return CheckResult.from_findings(ID, problem_summary(findings, fine), findings, REMEDIES)

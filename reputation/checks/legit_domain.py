@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from reputation import rdap
 from reputation.context import Context, psl
 from reputation.knowledge import reserved_suffix
-from reputation.report import CheckResult, Finding, Status
+from reputation.report import CheckResult, Finding, Status, problem_summary
 from reputation.resolver import Answer, Outcome, display_name
 
 ID = "legit_domain"
@@ -67,7 +67,7 @@ async def run(ctx: Context) -> CheckResult:
             )
         )
     findings.append(_registration_finding(record))
-    return _result(_summary(domain, findings), findings)
+    return _result(problem_summary(findings, f"{domain} is registered and delegated"), findings)
 
 
 async def _registration(
@@ -153,13 +153,6 @@ def _registration_finding(record: rdap.RdapRecord | rdap.RdapUnavailable | None)
         evidence,
         "domain_registered",
     )
-
-
-def _summary(domain: str, findings: list[Finding]) -> str:
-    bad = [f for f in findings if f.status in (Status.FAIL, Status.ERROR, Status.WARN)]
-    if bad:
-        return bad[0].message
-    return f"{domain} is registered and delegated"
 
 
 def _result(summary: str, findings: list[Finding]) -> CheckResult:

@@ -8,7 +8,7 @@ from reputation import facts
 from reputation.context import Context
 from reputation.inputs import BadInput, parse_ip
 from reputation.knowledge import special_range
-from reputation.report import CheckResult, Finding, Status
+from reputation.report import CheckResult, Finding, Status, problem_summary
 from reputation.resolver import Answer, Outcome, display_name
 
 ID = "mx"
@@ -154,9 +154,4 @@ async def _judge_target(ctx: Context, target: str) -> Finding:
 
 
 def _result(summary: str, findings: list[Finding]) -> CheckResult:
-    for status in (Status.FAIL, Status.ERROR):
-        bad = next((f for f in findings if f.status is status), None)
-        if bad is not None:
-            summary = bad.message
-            break
-    return CheckResult.from_findings(ID, summary, findings, REMEDIES)
+    return CheckResult.from_findings(ID, problem_summary(findings, summary), findings, REMEDIES)

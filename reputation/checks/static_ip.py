@@ -8,7 +8,14 @@ from reputation import facts
 from reputation.context import Context, psl
 from reputation.inputs import IPAddress
 from reputation.knowledge import dynamic_ptr_tokens, special_range
-from reputation.report import BlocklistResult, CheckResult, Finding, ListingStatus, Status
+from reputation.report import (
+    BlocklistResult,
+    CheckResult,
+    Finding,
+    ListingStatus,
+    Status,
+    problem_summary,
+)
 
 ID = "static_ip"
 
@@ -164,13 +171,11 @@ def with_policy_listings(
 
 
 def _summary(findings: list[Finding]) -> str:
-    for status in (Status.FAIL, Status.ERROR, Status.WARN):
-        for finding in findings:
-            if finding.status is status:
-                return finding.message
     if any(f.code == "ptr_absent" for f in findings):
-        return "globally routable; no PTR name to judge static or dynamic by"
-    return "globally routable, PTR reads as a named server"
+        fallback = "globally routable; no PTR name to judge static or dynamic by"
+    else:
+        fallback = "globally routable, PTR reads as a named server"
+    return problem_summary(findings, fallback)
 
 
 def _result(summary: str, findings: list[Finding]) -> CheckResult:

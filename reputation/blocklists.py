@@ -688,6 +688,17 @@ async def lookup(
     return list(await asyncio.gather(*asks))
 
 
+def unanswered(
+    blocklist: Blocklist, ip: IPAddress | None, domain: str | None, detail: str
+) -> list[BlocklistResult]:
+    """An error result for each subject of a lookup that could not be completed."""
+    reading = Reading(ListingStatus.ERROR, detail=detail, remedy="re-run when the list answers")
+    return [
+        _result(blocklist, subject, text, reading)
+        for subject, text in _targets(blocklist, ip, domain)
+    ]
+
+
 def _targets(
     blocklist: Blocklist, ip: IPAddress | None, domain: str | None
 ) -> list[tuple[str, str]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 from publicsuffixlist import PublicSuffixList
@@ -14,6 +16,7 @@ from reputation.inputs import Domain, IPAddress
 from reputation.resolver import Resolver
 
 DEFAULT_RDAP_URL = "https://rdap.org"
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,7 +41,15 @@ class Context:
     helo: str | None
     resolver: Resolver
     options: Options
-    assumed_helo: str | None = None  # set by helo_ptr when no HELO was given
+    _once: dict[str, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
+
+    async def once(self, key: str, make: Callable[[], Awaitable[T]]) -> T:
+        """Compute a per-run fact once, however many checks ask for it, concurrently or not."""
+        task = self._once.get(key)
+        if task is None:
+            task = asyncio.ensure_future(make())
+            self._once[key] = task
+        return await asyncio.shield(task)
 
     @property
     def registrable_domain(self) -> str | None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from reputation import blocklists, providers, remedies, spf
+from reputation import blocklists, facts, providers, remedies, spf
 from reputation.checks import CHECKS, static_ip
 from reputation.context import Context, Options
 from reputation.inputs import (
@@ -26,7 +26,6 @@ from reputation.report import (
     BlocklistResult,
     CheckResult,
     Finding,
-    ListingStatus,
     Report,
     Status,
     Target,
@@ -64,20 +63,26 @@ async def check_async(domain: str, ip: str, helo: str | None = None, **options: 
     clock = time.monotonic()
     resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
     ctx = Context(target_domain, target_ip, helo, resolver, opts)
-    checks, listings = await asyncio.gather(
-        run_checks(ctx, CHECKS), run_blocklists(ctx, chosen_lists)
-    )
+    try:
+        checks, listings = await asyncio.gather(
+            run_checks(ctx, CHECKS), run_blocklists(ctx, chosen_lists)
+        )
+    finally:
+        await resolver.aclose()
     consulted = {zone for p in providers.load_providers() for zone in p.uses_blocklists}
     checks = [
         static_ip.with_policy_listings(c, listings, consulted) if c.id == static_ip.ID else c
         for c in checks
     ]
+    assumed = None
+    if helo is None and "assumed_helo" in ctx._once and ctx._once["assumed_helo"].done():
+        assumed = await facts.assumed_helo(ctx)  # known already: the checks asked for it
     target = Target(
         domain=target_domain.unicode,
         domain_ascii=target_domain.ascii,
         ip=str(target_ip),
-        helo=helo if helo is not None else ctx.assumed_helo,
-        helo_assumed=helo is None and ctx.assumed_helo is not None,
+        helo=helo if helo is not None else assumed,
+        helo_assumed=helo is None and assumed is not None,
     )
     report = Report(
         target=target,
@@ -146,14 +151,10 @@ async def _lookup_in_time(
         async with asyncio.timeout(deadline):
             return await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
     except TimeoutError:
-        subject, query = ("ip", str(ip)) if ip is not None else ("domain", domain or "")
-        return [
-            BlocklistResult(
-                zone=entry.zone, name=entry.name, subject=subject, query=query,
-                status=ListingStatus.ERROR, detail=f"not completed within {deadline:g}s",
-                list_id=entry.id,
-            )
-        ]  # fmt: skip
+        detail = f"not completed within {deadline:g}s"
+    except Exception as exc:  # a defect must cost one list, not the report
+        detail = f"internal error: {type(exc).__name__}: {exc}"
+    return blocklists.unanswered(entry, ip, domain, detail)
 
 
 def check(domain: str, ip: str, helo: str | None = None, **options: Any) -> Report:

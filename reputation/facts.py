@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from reputation.context import Context
 from reputation.inputs import IPAddress, parse_ip
 from reputation.resolver import Answer, Resolver, display_name
 
@@ -28,3 +29,25 @@ async def addresses(resolver: Resolver, name: str) -> tuple[Answer, Answer]:
 
 def ips_of(*answers: Answer) -> list[IPAddress]:
     return [parse_ip(rd.address) for answer in answers if answer.ok for rd in answer.rdata]
+
+
+async def confirmed_ptr_names(
+    resolver: Resolver, ip: IPAddress
+) -> tuple[Answer, list[Answer], list[str]]:
+    """The PTR answer, the forward answer of each PTR name, and the names that resolve back to ip."""
+    answer = await ptr(resolver, ip)
+    names = ptr_names(answer)
+    forward = list(await asyncio.gather(*(resolver.query(n, address_type(ip)) for n in names)))
+    confirmed = [n for n, fwd in zip(names, forward, strict=True) if ip in ips_of(fwd)]
+    return answer, forward, confirmed
+
+
+async def assumed_helo(ctx: Context) -> str | None:
+    """The HELO to assume when none was given: the first forward-confirmed PTR name, else the
+    first PTR name. One answer per run, so every check and the report agree on it."""
+
+    async def choose() -> str | None:
+        answer, _, confirmed = await confirmed_ptr_names(ctx.resolver, ctx.ip)
+        return (confirmed or ptr_names(answer) or [None])[0]
+
+    return await ctx.once("assumed_helo", choose)

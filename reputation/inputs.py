@@ -18,6 +18,7 @@ from reputation.resolver import DNS_PORT
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_SELECTOR_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
 class BadInput(ValueError):
@@ -79,9 +80,9 @@ def parse_ip(text: str) -> IPAddress:
 
 
 def parse_selector(text: str) -> str:
-    """A DKIM selector: dot-separated host-name labels (RFC 6376 §3.1)."""
+    """A DKIM selector: dot-separated labels (RFC 6376 §3.1); `sel._domainkey.domain` is allowed."""
     labels = text.strip().lower().split(".")
-    if not text.strip() or not all(_LDH_LABEL.match(label) for label in labels):
+    if not text.strip() or not all(_SELECTOR_LABEL.match(label) for label in labels):
         raise BadInput(
             f"invalid DKIM selector {text!r}: expected labels such as 'mail' or 's1.2024'"
         )

@@ -26,7 +26,9 @@ class SpecialRange:
     source: str
 
 
+@cache
 def load_data(filename: str) -> dict[str, Any]:
+    """A packaged data file, parsed once per process (callers only read it)."""
     text = resources.files("reputation").joinpath("data", filename).read_text("utf-8")
     return tomllib.loads(text)
 

@@ -16,6 +16,7 @@ import errno
 import socket
 import struct
 import threading
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -40,6 +41,8 @@ class Behaviour(StrEnum):
     DROP = "drop"
     SERVFAIL = "servfail"
     REFUSE = "refuse"
+    REFER = "refer"  # answer like a non-recursive server: a referral instead of the records
+    TRUNCATE = "truncate"  # UDP says "truncated, ask over TCP", then TCP closes without answer
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class LabWorld:
 
     records: dict[dns.name.Name, dict[int, list[dns.rdata.Rdata]]] = field(default_factory=dict)
     rules: list[_Rule] = field(default_factory=list)
+    delays: list[tuple[_Rule, float]] = field(default_factory=list)
 
     @classmethod
     def from_text(cls, text: str) -> LabWorld:
@@ -116,6 +120,21 @@ class LabWorld:
         for name in names:
             self.rules.append(_Rule(_name(name), code, Behaviour(behaviour)))
 
+    def slow(self, seconds: float, *names: str) -> LabWorld:
+        """Answer these names (`*.zone` patterns too) over UDP only after `seconds`."""
+        for name in names:
+            self.delays.append((_Rule(_name(name), None, Behaviour.DROP), seconds))
+        return self
+
+    def delay_for(self, data: bytes) -> float:
+        try:
+            question = dns.message.from_wire(data).question[0]
+        except (dns.exception.DNSException, IndexError):
+            return 0.0
+        return next(
+            (s for rule, s in self.delays if rule.matches(question.name, question.rdtype)), 0.0
+        )
+
     def drop(self, *names: str, rdtype: str | None = None) -> LabWorld:
         self.misbehave(Behaviour.DROP, *names, rdtype=rdtype)
         return self
@@ -141,6 +160,12 @@ class LabWorld:
             behaviour = self._behaviour(name, rdtype)
             if behaviour is Behaviour.DROP:
                 return None
+            if behaviour is Behaviour.REFER:
+                return _referral(query, name)
+            if behaviour is Behaviour.TRUNCATE:
+                response.answer.clear()
+                response.flags |= dns.flags.TC
+                return response
             if behaviour is not None:
                 response.answer.clear()
                 bad = dns.rcode.SERVFAIL if behaviour is Behaviour.SERVFAIL else dns.rcode.REFUSED
@@ -189,6 +214,14 @@ class LabWorld:
         return any(other != name and other.is_subdomain(name) for other in self.records)
 
 
+def _referral(query: dns.message.Message, name: dns.name.Name) -> dns.message.Message:
+    response = dns.message.make_response(query)
+    response.flags &= ~(dns.flags.AA | dns.flags.RA)
+    ns = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.NS, "ns1.elsewhere.example.")
+    response.authority.append(_rrset(name.parent(), dns.rdatatype.NS, [ns]))
+    return response
+
+
 def _is_txt(line: str) -> bool:
     return '"' in line
 
@@ -223,7 +256,12 @@ class _UDPProtocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         reply = self.server.handle(data, udp=True)
-        if reply is not None and self.transport is not None:
+        if reply is None or self.transport is None:
+            return
+        delay = self.server.world.delay_for(data) if self.server.world.delays else 0.0
+        if delay:
+            asyncio.get_running_loop().call_later(delay, self.transport.sendto, reply, addr)
+        else:
             self.transport.sendto(reply, addr)
 
 
@@ -234,7 +272,8 @@ class LabDNSServer:
         self.world = world
         self.host = host
         self.port = 0
-        self.log: list[tuple[str, str, str]] = []
+        # The questions asked (name, type, transport); bounded, for a long `demo --serve`.
+        self.log: deque[tuple[str, str, str]] = deque(maxlen=1_000_000)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -251,6 +290,7 @@ class LabDNSServer:
         return [entry for entry in self.log if _name(entry[0]).is_subdomain(wanted)]
 
     def handle(self, data: bytes, udp: bool) -> bytes | None:
+        """The reply's wire form; None to stay silent (or, over TCP, to hang up when truncating)."""
         try:
             query = dns.message.from_wire(data)
         except dns.exception.DNSException:
@@ -265,14 +305,20 @@ class LabDNSServer:
         except Exception:  # a lab server answers SERVFAIL, like a real one, rather than dying
             response = dns.message.make_response(query)
             response.set_rcode(dns.rcode.SERVFAIL)
-        if response is None:
+        if response is None or (not udp and response.flags & dns.flags.TC):
             return None
         return _wire(response, _udp_limit(query) if udp else 65535)
+
+    def _hangs_up(self, data: bytes) -> bool:
+        query = dns.message.from_wire(data)
+        q = query.question[0]
+        return self.world._behaviour(q.name, q.rdtype) is Behaviour.TRUNCATE
 
     def start(self) -> LabDNSServer:
         self._thread = threading.Thread(target=self._run, name="labdns", daemon=True)
         self._thread.start()
-        self._ready.wait(10)
+        if not self._ready.wait(10):
+            raise RuntimeError("the lab DNS server did not start within 10 s")
         if self._error is not None:
             raise self._error
         return self
@@ -316,8 +362,11 @@ class LabDNSServer:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
                 (length,) = struct.unpack("!H", await reader.readexactly(2))
-                reply = self.handle(await reader.readexactly(length), udp=False)
+                query = await reader.readexactly(length)
+                reply = self.handle(query, udp=False)
                 if reply is None:
+                    if self._hangs_up(query):
+                        break
                     continue
                 writer.write(struct.pack("!H", len(reply)) + reply)
                 await writer.drain()

@@ -44,8 +44,31 @@ FINDING_CHECKS: dict[str, str] = {
          "dmarc_invalid"], "dmarc"),
     **dict.fromkeys(["dkim_not_found", "dkim_revoked", "dkim_weak_key"], "dkim"),
 }  # fmt: skip
-# Findings that cannot be known when another finding says their lookup was skipped.
-NOT_LOOKED_UP = {"domain_new": "rdap_skipped", "domain_on_hold": "rdap_skipped"}
+# The findings that leave a finding code undecided: the lookup that would have produced it
+# failed or was skipped. A finding not listed is undecided only when its whole check is.
+_UNDECIDED_BY_CHECK = {
+    "legit_domain": {"domain_unverified"},
+    "helo_ptr": {"ptr_unverified"},
+    "mx": {"mx_unverified"},
+    "spf": {"spf_temperror"},
+    "dmarc": {"dmarc_unverified"},
+    "dkim": {"dkim_unverified"},
+}
+UNDECIDED_BY: dict[str, frozenset[str]] = {
+    **{
+        code: frozenset(_UNDECIDED_BY_CHECK.get(check, ()))
+        for code, check in FINDING_CHECKS.items()
+    },
+    "domain_new": frozenset({"rdap_skipped", "domain_unverified"}),
+    "domain_on_hold": frozenset({"rdap_skipped", "domain_unverified"}),
+    "ptr_dynamic": frozenset({"ptr_unverified"}),
+    "ptr_generic": frozenset({"ptr_unverified"}),
+    "ip_policy_listed": frozenset({"policy_unverified"}),
+    **dict.fromkeys(
+        ["helo_invalid", "helo_unresolvable", "helo_wrong_address", "helo_ptr_mismatch"],
+        frozenset({"helo_unverified", "ptr_unverified"}),
+    ),
+}
 SYNTHETIC = {"ipv6"}
 OUTCOMES = ("reject", "defer", "junk")
 SCOPES = ("all", "bulk")
@@ -293,11 +316,11 @@ def condition_truth(condition: Condition, report: Report) -> tuple[Truth, str]:
         return Truth.UNKNOWN, f"{FINDING_CHECKS[condition.name]} was not run"
     if check.has(condition.name):
         return Truth.TRUE, ""
-    blocker = NOT_LOOKED_UP.get(condition.name)
-    if check.status is Status.SKIP or (blocker and check.has(blocker)):
-        return Truth.UNKNOWN, f"{check.id}: not checked"
-    if check.status is Status.ERROR or any(f.status is Status.ERROR for f in check.findings):
-        return Truth.UNKNOWN, f"{check.id} could not be completed"
+    if check.status is Status.SKIP or check.has("check_incomplete"):
+        return Truth.UNKNOWN, f"{check.id}: {check.summary}"
+    blocker = next((c for c in sorted(UNDECIDED_BY[condition.name]) if check.has(c)), None)
+    if blocker is not None:
+        return Truth.UNKNOWN, f"{check.id} could not decide {condition.name} ({blocker})"
     return Truth.FALSE, ""
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reputation.report import ListingStatus, Report, Status
+from reputation.report import CheckResult, ListingStatus, Report, Status
 
 
 def ordered(report: Report) -> list[str]:
@@ -12,9 +12,12 @@ def ordered(report: Report) -> list[str]:
         if step and step not in steps:
             steps.append(step)
 
+    def fix(check: CheckResult) -> str:
+        return f"{check.id}: {check.remedy}" if check.remedy else ""
+
     for check in report.checks:
         if check.status is Status.FAIL:
-            add(f"{check.id}: {check.remedy}")
+            add(fix(check))
     for listing in report.blocklists:
         if listing.status is ListingStatus.LISTED and listing.severity == "block":
             where = listing.removal_url or "the list's own site"
@@ -22,11 +25,11 @@ def ordered(report: Report) -> list[str]:
                 f"fix the cause, then request removal at {where}")  # fmt: skip
     for check in report.checks:
         if check.status is Status.WARN:
-            add(f"{check.id}: {check.remedy}")
+            add(fix(check))
     for listing in report.blocklists:
         if listing.status in (ListingStatus.REFUSED, ListingStatus.ERROR) and listing.remedy:
             add(f"{listing.name}: {listing.remedy}")
     for check in report.checks:
         if check.status is Status.ERROR:
-            add(f"{check.id}: {check.remedy}")
+            add(fix(check))
     return steps

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import dns.asyncquery
 import dns.exception
+import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
@@ -135,7 +136,6 @@ class Resolver:
     nameservers: Sequence[tuple[str, int]] = ()
     timeout: float = DEFAULT_TIMEOUT
     _memo: dict[tuple[str, str], asyncio.Task[Answer]] = field(default_factory=dict, repr=False)
-    queries_sent: int = 0
 
     def __post_init__(self) -> None:
         if not self.nameservers:
@@ -167,15 +167,16 @@ class Resolver:
                 if remaining <= 0:
                     return self._give_up(name, rdtype, trouble)
                 try:
-                    self.queries_sent += 1
                     response, _ = await dns.asyncquery.udp_with_fallback(
                         request, server[0], timeout=min(per_try, remaining), port=server[1]
                     )
                 except dns.exception.Timeout:
                     trouble[server] = _ServerTrouble(Outcome.TIMEOUT, f"{_where(server)} timed out")
                     continue
-                except (OSError, dns.exception.DNSException, ValueError) as exc:
-                    trouble[server] = _ServerTrouble(Outcome.ERROR, f"{_where(server)}: {exc}")
+                except Exception as exc:  # any transport failure means "no answer"
+                    # OSError, DNSException, and e.g. EOFError when a server closes TCP early.
+                    detail = f"{_where(server)}: {type(exc).__name__} {exc}".strip()
+                    trouble[server] = _ServerTrouble(Outcome.ERROR, detail)
                     pending.remove(server)
                     continue
                 rcode = response.rcode()
@@ -184,6 +185,13 @@ class Resolver:
                 trouble[server] = _trouble_for_rcode(server, rcode)
                 pending.remove(server)
         return self._give_up(name, rdtype, trouble)
+
+    async def aclose(self) -> None:
+        """Cancel the questions still in flight (after a deadline), so none outlives the run."""
+        pending = [task for task in self._memo.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def _give_up(
         self, name: str, rdtype: str, trouble: dict[tuple[str, int], _ServerTrouble]
@@ -223,6 +231,17 @@ def _read_response(name: str, rdtype: str, response: dns.message.Message) -> Ans
     cnames = tuple(display_name(rrset[0].target) for rrset in chain.cnames)
     if response.rcode() == dns.rcode.NXDOMAIN:
         return Answer(name, rdtype, Outcome.NXDOMAIN, cnames=cnames)
+    if chain.answer is None and _is_referral(response):
+        detail = "the server sent a referral, not an answer: it does not resolve recursively"
+        return Answer(name, rdtype, Outcome.ERROR, cnames=cnames, detail=detail)
     if chain.answer is None:
         return Answer(name, rdtype, Outcome.NODATA, cnames=cnames)
     return Answer(name, rdtype, Outcome.ANSWER, rdata=tuple(chain.answer), cnames=cnames)
+
+
+def _is_referral(response: dns.message.Message) -> bool:
+    """An empty, non-authoritative answer pointing at other nameservers: not a "no such record"."""
+    if response.flags & dns.flags.AA:
+        return False
+    kinds = {rrset.rdtype for rrset in response.authority}
+    return dns.rdatatype.NS in kinds and dns.rdatatype.SOA not in kinds

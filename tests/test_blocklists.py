@@ -472,7 +472,7 @@ def test_subjects_that_do_not_apply_give_no_result(lab_dns: LabDNS) -> None:
     server = lab_dns(WORLD)
     assert ask(server, packaged("spamhaus-zen"), domain="spammy.example") == []
     assert ask(server, packaged("spamhaus-dbl"), ip="192.0.2.1") == []
-    assert server.log == []
+    assert list(server.log) == []
 
 
 def test_dbl_domain_listing(lab_dns: LabDNS) -> None:
@@ -605,7 +605,7 @@ def test_key_only_list_is_skipped_without_a_key(lab_dns: LabDNS) -> None:
     skipped = one(ask(server, abusix, "192.0.2.1"))
     assert skipped.status is ListingStatus.SKIPPED
     assert "ABUSIX_API_KEY" in skipped.detail
-    assert server.log == []
+    assert list(server.log) == []
     keyed = one(ask(server, abusix, "192.0.2.1", env={"ABUSIX_API_KEY": "key"}))
     assert keyed.status is ListingStatus.LISTED
 

@@ -120,6 +120,7 @@ def test_bulk_rules_apply_only_to_bulk_senders(server: LabDNSServer) -> None:
 
 def test_the_fix_list_says_each_remedy_once(server: LabDNSServer) -> None:
     report = check(server, "clean.net", "81.2.69.143", "mail.clean.net")
-    assert report.remedies
-    assert len(report.remedies) == len(set(report.remedies))
+    rejecting = [p for p in report.providers if p.verdict == "reject"]
+    assert len(rejecting) > 3  # many providers refuse for the missing PTR...
+    assert sum("PTR" in step for step in report.remedies) == 1  # ...and the fix is said once
     assert report.remedies[0].startswith("helo_ptr:")

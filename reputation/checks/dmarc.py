@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from reputation.checks.spf import evaluate_for
 from reputation.context import Context, psl
 from reputation.dmarc_record import (
     DmarcRecord,
@@ -28,7 +29,6 @@ ID = "dmarc"
 GMAIL_GUIDELINES = "https://support.google.com/mail/answer/81126"
 ENFORCING = ("quarantine", "reject")
 # Where the colleague's SPF evaluation lives; absent while it is being written.
-_SPF_MODULES = frozenset({"reputation.checks.spf", "reputation.spf"})
 
 REMEDIES = {
     "dmarc_missing": "Publish a TXT record at _dmarc.yourdomain, e.g. "
@@ -276,19 +276,10 @@ async def _authorisation(resolver: Resolver, at: str, host: str) -> Finding:
     )
 
 
-async def spf_result(ctx: Context) -> str | None:
-    """The SPF result (pass, fail, softfail, ...) for ctx.ip and postmaster@<domain>, from the
-    spf check; None while that module does not exist yet. Its lookups are memoised, so asking
-    again here costs no queries."""
-    try:
-        from reputation.checks.spf import evaluate_for
-    except ImportError as exc:
-        if exc.name in _SPF_MODULES:
-            return None
-        raise
-    result = await evaluate_for(ctx)
-    value = getattr(result.result, "value", result.result)
-    return str(value).lower()
+async def spf_result(ctx: Context) -> str:
+    """The SPF result (pass, fail, softfail, ...) for ctx.ip and postmaster@<domain>: the very
+    evaluation the spf check made, computed once per run."""
+    return str((await evaluate_for(ctx)).result)
 
 
 async def _spf_alignment(ctx: Context, record: DmarcRecord, policy: str) -> Finding | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from reputation import facts
 from reputation.context import Context
 from reputation.inputs import BadInput, IPAddress, parse_domain, parse_ip
@@ -30,17 +28,18 @@ REMEDIES = {
     "the HELO name's A/AAAA record.",
     "helo_ptr_mismatch": "Greet with exactly the PTR name, so HELO, PTR and forward DNS agree.",
     "helo_unverified": "Re-run when DNS answers.",
+    "helo_literal": "Greet with the server's fully qualified name (the PTR name) instead of an "
+    "address literal.",
 }
 
 
 async def run(ctx: Context) -> CheckResult:
-    answer = await facts.ptr(ctx.resolver, ctx.ip)
-    findings, confirmed = await _ptr_findings(ctx.resolver, ctx.ip, answer)
+    answer, forward, confirmed = await facts.confirmed_ptr_names(ctx.resolver, ctx.ip)
+    findings = _ptr_findings(ctx.ip, answer, forward, confirmed)
     names = facts.ptr_names(answer)
     helo = ctx.helo
     if helo is None:
-        helo = (confirmed or names or [None])[0]
-        ctx.assumed_helo = helo
+        helo = await facts.assumed_helo(ctx)
         if helo is None:
             findings.append(
                 Finding(
@@ -64,9 +63,9 @@ async def run(ctx: Context) -> CheckResult:
     return _result(findings)
 
 
-async def _ptr_findings(
-    resolver: Resolver, ip: IPAddress, answer: Answer
-) -> tuple[list[Finding], list[str]]:
+def _ptr_findings(
+    ip: IPAddress, answer: Answer, forward: list[Answer], confirmed: list[str]
+) -> list[Finding]:
     if answer.unverified:
         return [
             Finding(
@@ -75,12 +74,10 @@ async def _ptr_findings(
                 [answer.evidence()],
                 "ptr_unverified",
             )
-        ], []
+        ]
     names = facts.ptr_names(answer)
     if not names:
-        return [
-            Finding(Status.FAIL, f"{ip} has no PTR record", [answer.evidence()], "ptr_missing")
-        ], []
+        return [Finding(Status.FAIL, f"{ip} has no PTR record", [answer.evidence()], "ptr_missing")]
     findings: list[Finding] = []
     if len(names) > 1:
         findings.append(
@@ -91,8 +88,6 @@ async def _ptr_findings(
                 "ptr_multiple",
             )
         )
-    forward = await asyncio.gather(*(resolver.query(n, facts.address_type(ip)) for n in names))
-    confirmed = [n for n, fwd in zip(names, forward, strict=True) if ip in facts.ips_of(fwd)]
     for name, fwd in zip(names, forward, strict=True):
         evidence = [answer.evidence(), fwd.evidence()]
         if name in confirmed:
@@ -123,7 +118,7 @@ async def _ptr_findings(
                     "ptr_extra_unconfirmed" if confirmed else "ptr_not_confirmed",
                 )
             )
-    return findings, confirmed
+    return findings
 
 
 async def helo_findings(

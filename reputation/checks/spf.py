@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reputation import spf
+from reputation import facts, spf
 from reputation.context import Context
 from reputation.inputs import IPAddress
 from reputation.report import CheckResult, Finding, Status
@@ -42,8 +42,12 @@ async def evaluate_for(ctx: Context) -> SpfResult:
     Other checks (DMARC) may call this again: the run's Resolver memo answers the repeat
     evaluation without sending a single query.
     """
-    helo = ctx.helo or ctx.assumed_helo or ctx.domain.ascii
-    return await spf.evaluate(ctx.resolver, ctx.ip, f"postmaster@{ctx.domain.ascii}", helo)
+
+    async def evaluate() -> SpfResult:
+        helo = ctx.helo or await facts.assumed_helo(ctx) or ctx.domain.ascii
+        return await spf.evaluate(ctx.resolver, ctx.ip, f"postmaster@{ctx.domain.ascii}", helo)
+
+    return await ctx.once("spf", evaluate)
 
 
 async def run(ctx: Context) -> CheckResult:

@@ -79,6 +79,4 @@ def listing_counts(results: list[BlocklistResult]) -> str:
 
 
 def remedy_lines(report: Report) -> list[str]:
-    if report.remedies:
-        return list(report.remedies)
-    return [f"{c.id}: {c.remedy}" for c in report.checks if c.remedy]
+    return list(report.remedies)

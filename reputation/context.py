@@ -56,6 +56,12 @@ class Context:
         return psl().privatesuffix(self.domain.ascii)
 
 
+def organisational_domain(name: str) -> str:
+    """The registrable ("organisational") domain of a name, by the Public Suffix List; the name
+    itself when it is a public suffix or unknown."""
+    return psl().privatesuffix(name) or name
+
+
 @cache
 def psl() -> PublicSuffixList:
     """The Public Suffix List bundled with publicsuffixlist: read once, never fetched."""

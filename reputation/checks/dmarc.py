@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 
 from reputation.checks.spf import evaluate_for
-from reputation.context import Context, psl
+from reputation.context import Context, organisational_domain
 from reputation.dmarc_record import (
     DmarcRecord,
     Problem,
@@ -251,7 +251,7 @@ async def _report_findings(resolver: Resolver, at: str, record: DmarcRecord) -> 
 
 
 def organisational(domain: str) -> str:
-    return psl().privatesuffix(domain) or domain
+    return organisational_domain(domain)
 
 
 async def _authorisation(resolver: Resolver, at: str, host: str) -> Finding:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from reputation import facts
-from reputation.context import Context, psl
+from reputation.context import Context, organisational_domain
 from reputation.inputs import IPAddress
 from reputation.knowledge import dynamic_ptr_tokens, special_range
 from reputation.report import (
@@ -101,7 +101,7 @@ def judge_ptr_name(name: str, ip: IPAddress, evidence: str) -> Finding:
 
 def dynamic_tokens_in(name: str) -> list[str]:
     """Dynamic-looking words in the host part (the registrable domain itself is the ISP's name)."""
-    registrable = psl().privatesuffix(name) or name
+    registrable = organisational_domain(name)
     host_part = name[: -len(registrable)] if name.endswith(registrable) else name
     wanted = dynamic_ptr_tokens()
     return [t for t in dict.fromkeys(_TOKEN_SPLIT.split(host_part.lower())) if t in wanted]

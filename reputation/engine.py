@@ -21,7 +21,7 @@ from reputation.inputs import (
     parse_nameserver,
     parse_selector,
 )
-from reputation.knowledge import reserved_suffix
+from reputation.knowledge import reserved_suffix, special_range
 from reputation.report import (
     BlocklistResult,
     CheckResult,
@@ -50,6 +50,9 @@ def make_options(**options: Any) -> Options:
         raise BadInput(f"invalid timeout {timeout!r}: must be more than 0 seconds")
     for selector in options.get("dkim_selectors") or []:
         parse_selector(selector)
+    rdap_url = options.get("rdap_url")
+    if rdap_url is not None and not str(rdap_url).startswith(("https://", "http://")):
+        raise BadInput(f"invalid RDAP URL {rdap_url!r}: expected https://...")
     return Options(nameservers=parsed, timeout=timeout, **options)
 
 
@@ -131,8 +134,10 @@ async def run_blocklists(
         )
     deadline = ctx.options.timeout * DEADLINE_FACTOR
     env = ctx.options.env if ctx.options.env is not None else os.environ
+    # No list holds private or reserved addresses: asking would only look like a clean bill.
+    ip = None if special_range(ctx.ip) else ctx.ip
     asks = [
-        _lookup_in_time(ctx, entry, ctx.ip if i == 0 else None, domain, env, deadline)
+        _lookup_in_time(ctx, entry, ip if i == 0 else None, domain, env, deadline)
         for entry in lists
         for i, domain in enumerate(domains)
     ]

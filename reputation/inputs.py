@@ -40,6 +40,12 @@ def parse_domain(text: str) -> Domain:
         raise BadInput("invalid domain '': empty")
     if "@" in raw:
         raise BadInput(f"invalid domain {raw!r}: give the domain, not an email address")
+    try:
+        ipaddress.ip_address(raw.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise BadInput(f"invalid domain {raw!r}: that is an IP address; give DOMAIN then IP")
     if raw.endswith(".."):
         raise BadInput(f"invalid domain {text!r}: empty label")
     if raw != "." and raw.endswith("."):

@@ -70,6 +70,14 @@ UNDECIDED_BY: dict[str, frozenset[str]] = {
     ),
 }
 SYNTHETIC = {"ipv6"}
+# Findings that only suggest what they name. DKIM selectors cannot be listed, so "no key at the
+# common selectors" proves no absence of signing, unless the sender named its own selectors.
+SUGGESTIVE = {
+    "dkim_not_found": (
+        "dkim_selector_missing",
+        "no DKIM key at the common selectors, but yours may have another name (--dkim-selector)",
+    ),
+}
 OUTCOMES = ("reject", "defer", "junk")
 SCOPES = ("all", "bulk")
 CONFIDENCES = ("documented", "widely_reported")
@@ -259,6 +267,10 @@ def select(providers: Sequence[Provider], wanted: Sequence[str]) -> list[Provide
 def evaluate(
     providers: Sequence[Provider], report: Report, bulk: bool = False
 ) -> list[ProviderVerdict]:
+    static_ip = report.check("static_ip")
+    if static_ip is not None and static_ip.has("ip_not_global"):
+        why = f"{report.target.ip} is not a public address: mail from it cannot reach any provider"
+        return [ProviderVerdict(p.id, p.name, "unknown", [], [why]) for p in providers]
     return [_verdict(p, report, bulk) for p in providers]
 
 
@@ -274,6 +286,9 @@ def _verdict(provider: Provider, report: Report, bulk: bool) -> ProviderVerdict:
         elif truth is Truth.UNKNOWN and why not in unknown:
             unknown.append(why)
     fired.sort(key=lambda r: OUTCOMES.index(r.outcome))
+    # Two rules that predict the same reply (e.g. a PBL listing seen as a listing and as a
+    # dynamic-address finding) are one reason for the user.
+    fired = list({(r.outcome, r.reply or r.id): r for r in reversed(fired)}.values())[::-1]
     reasons = [_reason(r) for r in fired]
     if fired:
         return ProviderVerdict(provider.id, provider.name, fired[0].outcome, reasons)
@@ -315,6 +330,9 @@ def condition_truth(condition: Condition, report: Report) -> tuple[Truth, str]:
     if check is None:
         return Truth.UNKNOWN, f"{FINDING_CHECKS[condition.name]} was not run"
     if check.has(condition.name):
+        confirming = SUGGESTIVE.get(condition.name)
+        if confirming is not None and not check.has(confirming[0]):
+            return Truth.UNKNOWN, f"{check.id}: {confirming[1]}"
         return Truth.TRUE, ""
     if check.status is Status.SKIP or check.has("check_incomplete"):
         return Truth.UNKNOWN, f"{check.id}: {check.summary}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from reputation.report import CheckResult, ListingStatus, Report, Status
 
+ADDRESS_CHECKS = frozenset({"helo_ptr", "spf"})
+
 
 def ordered(report: Report) -> list[str]:
     steps: list[str] = []
@@ -15,16 +17,20 @@ def ordered(report: Report) -> list[str]:
     def fix(check: CheckResult) -> str:
         return f"{check.id}: {check.remedy}" if check.remedy else ""
 
+    unroutable = any(c.has("ip_not_global") for c in report.checks)
     for check in report.checks:
+        # From a non-public address nothing about the address can be fixed but the address.
+        if unroutable and check.id in ADDRESS_CHECKS:
+            continue
         if check.status is Status.FAIL:
             add(fix(check))
     for listing in report.blocklists:
         if listing.status is ListingStatus.LISTED and listing.severity == "block":
             where = listing.removal_url or "the list's own site"
             add(f"{listing.name}: {listing.query} is listed ({'; '.join(listing.meanings)}); "
-                f"fix the cause, then request removal at {where}")  # fmt: skip
+                f"fix the cause first, then follow the list's delisting procedure at {where}")  # fmt: skip
     for check in report.checks:
-        if check.status is Status.WARN:
+        if check.status is Status.WARN and not (unroutable and check.id in ADDRESS_CHECKS):
             add(fix(check))
     for listing in report.blocklists:
         if listing.status in (ListingStatus.REFUSED, ListingStatus.ERROR) and listing.remedy:

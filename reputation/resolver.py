@@ -127,6 +127,32 @@ class _ServerTrouble:
 
 
 @dataclass
+class _Attempt:
+    server: tuple[str, int]
+    response: dns.message.Message | None
+    trouble: _ServerTrouble | None
+
+
+async def _first_answer(
+    running: set[asyncio.Task[_Attempt]],
+    until: float,
+    trouble: dict[tuple[str, int], _ServerTrouble],
+) -> dns.message.Message | None:
+    """Wait until `until` for a usable answer; record what the failed attempts said."""
+    loop = asyncio.get_running_loop()
+    while running and (wait := until - loop.time()) > 0:
+        done, _ = await asyncio.wait(running, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            running.discard(task)
+            attempt = task.result()
+            if attempt.response is not None:
+                return attempt.response
+            assert attempt.trouble is not None
+            trouble[attempt.server] = attempt.trouble
+    return None
+
+
+@dataclass
 class Resolver:
     """A stub resolver over dnspython with per-run memoisation.
 
@@ -158,33 +184,47 @@ class Resolver:
         request = dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        per_try = max(self.timeout / 2, 0.05)
-        pending = list(self.nameservers)
+        # Each server is asked twice, the attempts staggered over the first half of the timeout,
+        # and every attempt may wait until the deadline: a lost packet is resent, while a slow
+        # answer still counts. The first NOERROR or NXDOMAIN answer wins.
+        plan = list(self.nameservers) * 2
+        stagger = self.timeout / len(plan)
         trouble: dict[tuple[str, int], _ServerTrouble] = {}
-        while pending:
-            for server in list(pending):
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return self._give_up(name, rdtype, trouble)
-                try:
-                    response, _ = await dns.asyncquery.udp_with_fallback(
-                        request, server[0], timeout=min(per_try, remaining), port=server[1]
-                    )
-                except dns.exception.Timeout:
-                    trouble[server] = _ServerTrouble(Outcome.TIMEOUT, f"{_where(server)} timed out")
-                    continue
-                except Exception as exc:  # any transport failure means "no answer"
-                    # OSError, DNSException, and e.g. EOFError when a server closes TCP early.
-                    detail = f"{_where(server)}: {type(exc).__name__} {exc}".strip()
-                    trouble[server] = _ServerTrouble(Outcome.ERROR, detail)
-                    pending.remove(server)
-                    continue
-                rcode = response.rcode()
-                if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        running: set[asyncio.Task[_Attempt]] = set()
+        try:
+            for index, server in enumerate(plan):
+                if server not in trouble or trouble[server].outcome is Outcome.TIMEOUT:
+                    attempt = self._attempt(request, server, deadline - loop.time())
+                    running.add(asyncio.ensure_future(attempt))
+                last = index == len(plan) - 1
+                until = deadline if last else min(deadline, loop.time() + stagger)
+                response = await _first_answer(running, until, trouble)
+                if response is not None:
                     return _read_response(name, rdtype, response)
-                trouble[server] = _trouble_for_rcode(server, rcode)
-                pending.remove(server)
+        finally:
+            for task in running:
+                task.cancel()
         return self._give_up(name, rdtype, trouble)
+
+    @staticmethod
+    async def _attempt(
+        request: dns.message.Message, server: tuple[str, int], timeout: float
+    ) -> _Attempt:
+        try:
+            response, _ = await dns.asyncquery.udp_with_fallback(
+                request, server[0], timeout=max(timeout, 0.001), port=server[1]
+            )
+        except dns.exception.Timeout:
+            return _Attempt(
+                server, None, _ServerTrouble(Outcome.TIMEOUT, f"{_where(server)} timed out")
+            )
+        except Exception as exc:  # any transport failure means "no answer"
+            # OSError, DNSException, and e.g. EOFError when a server closes TCP early.
+            detail = f"{_where(server)}: {type(exc).__name__} {exc}".strip()
+            return _Attempt(server, None, _ServerTrouble(Outcome.ERROR, detail))
+        if response.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            return _Attempt(server, response, None)
+        return _Attempt(server, None, _trouble_for_rcode(server, response.rcode()))
 
     async def aclose(self) -> None:
         """Cancel the questions still in flight (after a deadline), so none outlives the run."""

@@ -274,3 +274,13 @@ def test_subdomain_whose_existence_cannot_be_checked_is_not_called_registered(la
     report = run(server, "news.clean.net", "81.2.69.142", "mail.clean.net")
     assert status(report, "legit_domain") is Status.ERROR
     assert str(report.verdict) in ("incomplete", "fail")
+
+
+def test_private_address_is_not_looked_up_on_blocklists_nor_advised_on(
+    world_server: LabDNSServer,
+) -> None:
+    report = run(world_server, "clean.net", "10.1.2.3", "mail.clean.net")
+    assert [b for b in report.blocklists if b.subject == "ip"] == []
+    assert report.remedies[0].startswith("static_ip:")
+    assert not any(step.startswith(("helo_ptr:", "spf:")) for step in report.remedies)
+    assert {p.verdict for p in report.providers} == {"unknown"}

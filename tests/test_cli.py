@@ -228,6 +228,8 @@ def test_spf_command_checks_the_helo_identity_when_the_sender_is_empty(lab_dns) 
         (["check", "clean.net..", "81.2.69.142"], "clean.net.."),
         (["check", "clean.net", "81.2.69.142", "--provider", ","], "','"),
         (["check", "clean.net", "81.2.69.142", "--dkim-selector", "a b"], "a b"),
+        (["check", "81.2.69.142", "81.2.69.142"], "IP address"),
+        (["check", "clean.net", "81.2.69.142", "--rdap-url", "notaurl"], "notaurl"),
     ],
 )
 def test_more_bad_input_exits_64(args: list[str], named: str) -> None:

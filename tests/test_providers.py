@@ -124,3 +124,37 @@ def test_the_fix_list_says_each_remedy_once(server: LabDNSServer) -> None:
     assert len(rejecting) > 3  # many providers refuse for the missing PTR...
     assert sum("PTR" in step for step in report.remedies) == 1  # ...and the fix is said once
     assert report.remedies[0].startswith("helo_ptr:")
+
+
+NO_AUTH = "no-auth.net NS ns1.no-auth.net.\nno-auth.net MX 10 mail.clean.net.\n"
+
+
+def test_no_dkim_at_common_selectors_is_not_taken_as_proof_of_no_signing(
+    server: LabDNSServer,
+) -> None:
+    with LabDNSServer(LabWorld.from_text(PRECONDITIONS + NO_AUTH)) as own:
+        guessed = check(own, "no-auth.net", "81.2.69.142", "mail.clean.net")
+        told = check(own, "no-auth.net", "81.2.69.142", "mail.clean.net", dkim_selectors=["mine"])
+    yahoo_guessed = next(p for p in guessed.providers if p.id == "yahoo")
+    assert yahoo_guessed.verdict == "unknown"
+    assert any("--dkim-selector" in why for why in yahoo_guessed.unknown_because)
+    assert provider(told, "yahoo")[0] == "reject"  # the sender named its selector: no key there
+
+
+def test_dmarc_reject_is_not_predicted_when_a_dkim_key_can_still_align(
+    server: LabDNSServer,
+) -> None:
+    report = check(server, "include-fail.net", "81.2.69.142", "mail.clean.net")
+    assert report.check("dkim").has("dkim_found")
+    gmail = next(p for p in report.providers if p.id == "gmail")
+    assert "dmarc-reject" not in [r.rule for r in gmail.reasons]
+
+
+def test_the_same_reply_is_one_reason(server: LabDNSServer) -> None:
+    with LabDNSServer(
+        LabWorld.from_text(PRECONDITIONS + "142.69.2.81.zen.spamhaus.org A 127.0.0.10\n")
+    ) as own:
+        report = check(own, "clean.net", "81.2.69.142", "mail.clean.net")
+    outlook = next(p for p in report.providers if p.id == "outlook")
+    replies = [r.expected_reply for r in outlook.reasons]
+    assert outlook.verdict == "reject" and len(replies) == len(set(replies))

@@ -96,3 +96,9 @@ def test_second_nameserver_is_tried_when_the_first_refuses(lab_dns: StartServer)
 def test_wildcard_answers_any_name_below_it(lab_dns: StartServer) -> None:
     server = lab_dns("*.dead.list A 127.0.0.2")
     assert ask(server, "1.0.0.127.dead.list", "A").records == ["127.0.0.2"]
+
+
+def test_a_slow_answer_within_the_timeout_counts(lab_dns: StartServer) -> None:
+    world = LabWorld.from_text("host.zone.net A 81.2.69.1").slow(0.6, "host.zone.net")
+    answer = ask(lab_dns(world), "host.zone.net", "A", timeout=1.0)
+    assert answer.records == ["81.2.69.1"]

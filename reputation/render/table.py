@@ -54,7 +54,14 @@ def render(report: Report, colour: bool = False) -> str:
         out += ["", "Providers:"]
         troubled = [p for p in report.providers if p.verdict != "accept"]
         if troubled:
-            rows = [[p.name, paint(p.verdict, colour), *_main_reason(p)] for p in troubled]
+            # Providers that would answer alike share a row.
+            groups: dict[tuple[str, ...], list[ProviderVerdict]] = {}
+            for p in troubled:
+                groups.setdefault((p.verdict, *_main_reason(p)), []).append(p)
+            rows = [
+                [_names(members), paint(key[0], colour), *key[1:]]
+                for key, members in groups.items()
+            ]
             out.append(
                 _grid(["provider", "verdict", "reason", "expected reply"], rows, [16, 8, 22, 46])
             )
@@ -70,6 +77,10 @@ def render(report: Report, colour: bool = False) -> str:
         out += ["", "Could not verify:"]
         out += [_wrap(f"- {line}", "  ") for line in unverified]
     return "\n".join(out)
+
+
+def _names(members: list[ProviderVerdict]) -> str:
+    return members[0].name if len(members) == 1 else ", ".join(p.id for p in members)
 
 
 def _main_reason(provider: ProviderVerdict) -> list[str]:

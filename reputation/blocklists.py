@@ -62,19 +62,25 @@ IPv4Range = tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]
 
 
 @dataclass(frozen=True)
-class Code:
-    """A documented listing answer (a single A value or an inclusive range)."""
+class _Answered:
+    """A catalog entry for an A value or an inclusive range of them."""
 
     value: str
     low: ipaddress.IPv4Address
     high: ipaddress.IPv4Address
+
+    def matches(self, address: ipaddress.IPv4Address) -> bool:
+        return self.low <= address <= self.high
+
+
+@dataclass(frozen=True)
+class Code(_Answered):
+    """A documented listing answer."""
+
     meaning: str
     severity: str
     source: str
     unconfirmed: bool = False
-
-    def matches(self, address: ipaddress.IPv4Address) -> bool:
-        return self.low <= address <= self.high
 
 
 @dataclass(frozen=True)
@@ -89,20 +95,14 @@ class Bit:
 
 
 @dataclass(frozen=True)
-class ErrorCode:
+class ErrorCode(_Answered):
     """An answer that is not a listing: a refusal or a misconfiguration."""
 
-    value: str
-    low: ipaddress.IPv4Address
-    high: ipaddress.IPv4Address
     kind: str
     meaning: str
     remedy: str
     source: str
     unconfirmed: bool = False
-
-    def matches(self, address: ipaddress.IPv4Address) -> bool:
-        return self.low <= address <= self.high
 
 
 @dataclass(frozen=True)

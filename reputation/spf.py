@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import dns.exception
 import dns.name
 
+from reputation import facts
 from reputation.inputs import IPAddress
 from reputation.resolver import Answer, Resolver, display_name
 
@@ -484,10 +485,6 @@ class _Evaluation:
         self.void_lookups = 0
         self.path: list[SpfStep] = []
 
-    @property
-    def address_type(self) -> str:
-        return "A" if self.ip.version == 4 else "AAAA"
-
     # -- the path
 
     def note(self, depth: int, domain: str, text: str, **fields: str) -> None:
@@ -588,7 +585,7 @@ class _Evaluation:
         name, target = await self.target_name(mechanism, domain)
         if name is None:
             return _Match(False, f"{target!r} is not a valid DNS name")
-        answer = await self.resolver.query(name, self.address_type)
+        answer = await self.resolver.query(name, facts.address_type(self.ip))
         note = self.judge(answer, mechanism.text, domain, depth)
         return _Match(self.covered(answer, mechanism), note)
 
@@ -606,7 +603,7 @@ class _Evaluation:
         ordered = sorted(answer.rdata, key=lambda rd: rd.preference)
         hosts = [host for host in (display_name(rd.exchange) for rd in ordered) if host != "."]
         addresses = await asyncio.gather(
-            *(self.resolver.query(host, self.address_type) for host in hosts)
+            *(self.resolver.query(host, facts.address_type(self.ip)) for host in hosts)
         )
         for host, found in zip(hosts, addresses, strict=True):
             if found.unverified:
@@ -622,7 +619,7 @@ class _Evaluation:
         if answer.unverified:  # §5.5: a failed PTR lookup is no match, not an error
             return _Match(False, answer.evidence())
         note = self.judge(answer, mechanism.text, domain, depth)
-        names = self.ptr_names(answer)
+        names = facts.ptr_names(answer)[:MAX_PTR_NAMES]
         candidates = [name for name in names if _within(name, target)]
         validated = await self.validated(candidates)
         if validated:
@@ -695,20 +692,15 @@ class _Evaluation:
             for rd in answer.rdata
         )
 
-    @staticmethod
-    def ptr_names(answer: Answer) -> list[str]:
-        names = [display_name(rd.target).lower() for rd in answer.rdata] if answer.ok else []
-        return names[:MAX_PTR_NAMES]
-
     async def validated(self, names: list[str]) -> list[str]:
         """The names that resolve back to the IP; names whose lookup fails are skipped (§5.5)."""
         answers = await asyncio.gather(
-            *(self.resolver.query(name, self.address_type) for name in names)
+            *(self.resolver.query(name, facts.address_type(self.ip)) for name in names)
         )
         return [
             name
             for name, answer in zip(names, answers, strict=True)
-            if answer.ok and any(rd.address == str(self.ip) for rd in answer.rdata)
+            if self.ip in facts.ips_of(answer)
         ]
 
     # -- macros
@@ -740,7 +732,7 @@ class _Evaluation:
     async def validated_name(self, domain: str) -> str:
         """%{p}: a validated PTR name of the IP, the domain itself or a subdomain preferred."""
         answer = await self.resolver.query(self.ip.reverse_pointer, "PTR")
-        validated = await self.validated(self.ptr_names(answer))
+        validated = await self.validated(facts.ptr_names(answer)[:MAX_PTR_NAMES])
         exact = [name for name in validated if name == domain.lower().rstrip(".")]
         inside = [name for name in validated if _within(name, domain)]
         return next(iter(exact + inside + validated), "unknown")

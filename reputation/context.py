@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 from publicsuffixlist import PublicSuffixList
 
+from reputation.dns.resolver import Resolver
 from reputation.inputs import Domain, IPAddress
-from reputation.resolver import Resolver
 
 DEFAULT_RDAP_URL = "https://rdap.org"
 T = TypeVar("T")

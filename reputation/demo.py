@@ -9,7 +9,7 @@ import typer
 
 from reputation import engine
 from reputation.blocklists import Blocklist, load_catalog, point_name
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.render import Format, render
 from reputation.render.json_render import dumps
 

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from reputation import blocklists, facts, providers, remedies, spf
+from reputation import blocklists, facts, providers, remedies
 from reputation.checks import CHECKS, static_ip
 from reputation.context import Context, Options
+from reputation.dns.resolver import Resolver
 from reputation.inputs import (
     BadInput,
     IPAddress,
@@ -22,6 +23,7 @@ from reputation.inputs import (
     parse_selector,
 )
 from reputation.knowledge import reserved_suffix, special_range
+from reputation.protocols import spf
 from reputation.report import (
     BlocklistResult,
     CheckResult,
@@ -30,7 +32,6 @@ from reputation.report import (
     Status,
     Target,
 )
-from reputation.resolver import Resolver
 
 # Independent lookups run concurrently, and a dependent one (PTR, then its name's address)
 # only follows an answer; this deadline is the backstop that keeps a whole check within

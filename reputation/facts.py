@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from reputation.context import Context
+from reputation.dns.resolver import Answer, Resolver, display_name
 from reputation.inputs import IPAddress, parse_ip
-from reputation.resolver import Answer, Resolver, display_name
 
 
 def address_type(ip: IPAddress) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import dns.exception
 import dns.name
 
-from reputation.resolver import DNS_PORT
+from reputation.dns.resolver import DNS_PORT
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

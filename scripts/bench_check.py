@@ -15,7 +15,7 @@ import time
 
 import reputation
 from reputation.demo import world
-from reputation.labdns import LabDNSServer
+from reputation.dns.lab import LabDNSServer
 from reputation.render import Format, render
 
 SENDER = ("good-sender.net", "81.2.69.142", "mail.good-sender.net")

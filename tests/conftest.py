@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -27,9 +27,9 @@ from reputation.blocklists import (
     query_name,
     resolver_warnings,
 )
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.dns.resolver import Answer, Outcome, Resolver
 from reputation.report import BlocklistResult, ListingStatus
-from reputation.resolver import Answer, Outcome, Resolver
 
 T = TypeVar("T")
 LabDNS = Callable[[LabWorld | str], LabDNSServer]

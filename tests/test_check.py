@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import reputation
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.report import Report, Status
 from tests.worlds import PRECONDITIONS
 
@@ -268,7 +268,7 @@ def test_null_mx_mixed_with_real_mx_is_a_misconfiguration_not_a_null_mx(
 
 
 def test_subdomain_whose_existence_cannot_be_checked_is_not_called_registered(lab_dns) -> None:
-    from reputation.labdns import LabWorld
+    from reputation.dns.lab import LabWorld
 
     server = lab_dns(LabWorld.from_text(PRECONDITIONS).servfail("news.clean.net"))
     report = run(server, "news.clean.net", "81.2.69.142", "mail.clean.net")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from reputation.blocklists import load_catalog
 from reputation.demo import blocklist_test_points
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.report import ListingStatus
 from tests.test_cli import reputation_cli
 from tests.worlds import PRECONDITIONS, PRECONDITIONS_ZONES, authenticated

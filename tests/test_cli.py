@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
 from tests.worlds import PRECONDITIONS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,11 +10,11 @@ import pytest
 
 from reputation.checks import dkim
 from reputation.context import Context
+from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.dns.resolver import Resolver
 from reputation.engine import make_options
 from reputation.inputs import BadInput, parse_domain, parse_ip
-from reputation.labdns import LabDNSServer, LabWorld
 from reputation.report import CheckResult, Finding, Status
-from reputation.resolver import Resolver
 
 # Public keys made once for these tests with the openssl CLI:
 #   openssl genrsa -out k.pem BITS; openssl rsa -in k.pem -pubout -outform DER | base64 -w0

@@ -11,7 +11,11 @@ import pytest
 
 from reputation.checks import dmarc
 from reputation.context import Context
-from reputation.dmarc_record import (
+from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.dns.resolver import Resolver
+from reputation.engine import make_options
+from reputation.inputs import parse_domain, parse_ip
+from reputation.protocols.dmarc import (
     TagListError,
     effective_policy,
     is_dmarc_record,
@@ -19,11 +23,7 @@ from reputation.dmarc_record import (
     parse_report_uris,
     parse_tag_list,
 )
-from reputation.engine import make_options
-from reputation.inputs import parse_domain, parse_ip
-from reputation.labdns import LabDNSServer, LabWorld
 from reputation.report import CheckResult, Finding, Status
-from reputation.resolver import Resolver
 
 IP = "192.0.2.10"
 SPF_MODULE = "reputation.checks.spf"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 import reputation
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.report import Report, Status
 from tests.worlds import PRECONDITIONS, authenticated
 

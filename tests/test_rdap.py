@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import reputation
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.report import Report, Status
 from tests.worlds import WORKING_LISTS, authenticated
 

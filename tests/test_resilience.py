@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 
 import reputation
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.dns.resolver import Outcome, Resolver
 from reputation.report import Status
-from reputation.resolver import Outcome, Resolver
 from tests.test_cli import reputation_cli
 from tests.worlds import PRECONDITIONS, authenticated
 

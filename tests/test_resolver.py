@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from reputation.labdns import LabDNSServer, LabWorld
-from reputation.resolver import Answer, Outcome, Resolver
+from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.dns.resolver import Answer, Outcome, Resolver
 
 StartServer = Callable[[LabWorld | str], LabDNSServer]
 

@@ -7,14 +7,14 @@ from collections.abc import Callable
 
 import pytest
 
-from reputation import spf
 from reputation.checks import spf as spf_check
 from reputation.context import Context, Options
+from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.dns.resolver import Resolver
 from reputation.inputs import parse_domain, parse_ip
-from reputation.labdns import LabDNSServer, LabWorld
+from reputation.protocols import spf
+from reputation.protocols.spf import SpfResult
 from reputation.report import CheckResult, Status
-from reputation.resolver import Resolver
-from reputation.spf import SpfResult
 
 StartLab = Callable[[LabWorld | str], LabDNSServer]
 

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from reputation import spf
+from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.dns.resolver import Resolver
 from reputation.inputs import parse_ip
-from reputation.labdns import LabDNSServer, LabWorld
-from reputation.resolver import Resolver
+from reputation.protocols import spf
 
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "spf" / "rfc7208-tests.yml"
 TIMEOUT = 0.5  # seconds; the TIMEOUT cases wait this long

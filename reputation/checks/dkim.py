@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from reputation.context import Context
-from reputation.dmarc_record import TagListError, parse_tag_list
+from reputation.dns.resolver import Answer, Resolver
 from reputation.knowledge import load_data
+from reputation.protocols.dmarc import TagListError, parse_tag_list
 from reputation.report import CheckResult, Finding, Status
-from reputation.resolver import Answer, Resolver
 
 ID = "dkim"
 

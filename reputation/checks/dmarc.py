@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from reputation.checks.spf import evaluate_for
 from reputation.context import Context, organisational_domain
-from reputation.dmarc_record import (
+from reputation.dns.resolver import Answer, Resolver
+from reputation.protocols.dmarc import (
     DmarcRecord,
     Problem,
     effective_policy,
@@ -22,7 +23,6 @@ from reputation.dmarc_record import (
     parse_record,
 )
 from reputation.report import CheckResult, Finding, Status
-from reputation.resolver import Answer, Resolver
 
 ID = "dmarc"
 

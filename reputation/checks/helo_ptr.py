@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from reputation import facts
 from reputation.context import Context
+from reputation.dns.resolver import Answer, Outcome, Resolver
 from reputation.inputs import BadInput, IPAddress, parse_domain, parse_ip
 from reputation.knowledge import reserved_suffix
 from reputation.report import CheckResult, Finding, Status, problem_summary
-from reputation.resolver import Answer, Outcome, Resolver
 
 ID = "helo_ptr"
 

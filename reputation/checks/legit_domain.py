@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from reputation import rdap
 from reputation.context import Context, psl
+from reputation.dns.resolver import Answer, Outcome, display_name
 from reputation.knowledge import reserved_suffix
 from reputation.report import CheckResult, Finding, Status, problem_summary
-from reputation.resolver import Answer, Outcome, display_name
 
 ID = "legit_domain"
 NEW_DOMAIN_DAYS = 30

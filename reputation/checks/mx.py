@@ -6,10 +6,10 @@ import asyncio
 
 from reputation import facts
 from reputation.context import Context
+from reputation.dns.resolver import Answer, Outcome, display_name
 from reputation.inputs import BadInput, parse_ip
 from reputation.knowledge import special_range
 from reputation.report import CheckResult, Finding, Status, problem_summary
-from reputation.resolver import Answer, Outcome, display_name
 
 ID = "mx"
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from reputation import facts, spf
+from reputation import facts
 from reputation.context import Context
 from reputation.inputs import IPAddress
+from reputation.protocols import spf
+from reputation.protocols.spf import SpfCode, SpfResult
 from reputation.report import CheckResult, Finding, Status
-from reputation.spf import SpfCode, SpfResult
 
 ID = "spf"
 

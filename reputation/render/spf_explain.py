@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from reputation.protocols.spf import SpfResult
 from reputation.render.json_render import dumps
 from reputation.render.text import printable
-from reputation.spf import SpfResult
 
 
 def render(result: SpfResult, fmt: str) -> str:

@@ -23,9 +23,9 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
+from reputation.dns.resolver import Answer, Outcome, Resolver
 from reputation.inputs import IPAddress
 from reputation.report import BlocklistResult, ListingStatus
-from reputation.resolver import Answer, Outcome, Resolver
 
 SCHEMA_VERSION = 1
 SUBJECTS = ("ip4", "ip6", "domain")
@@ -230,7 +230,7 @@ def _default_catalog() -> Catalog:
     packaged = resources.files("reputation") / "blocklists.toml"
     if packaged.is_file():
         return parse_catalog(packaged.read_bytes(), str(packaged))
-    return load_catalog(Path(__file__).resolve().parent.parent / "blocklists.toml")
+    return load_catalog(Path(__file__).resolve().parents[2] / "blocklists.toml")
 
 
 def parse_catalog(data: bytes, origin: str) -> Catalog:

@@ -26,8 +26,8 @@ import dns.exception
 import dns.name
 
 from reputation import facts
+from reputation.dns.resolver import Answer, Resolver, display_name
 from reputation.inputs import IPAddress
-from reputation.resolver import Answer, Resolver, display_name
 
 MAX_LOOKUPS = 10
 MAX_VOID_LOOKUPS = 2

@@ -1,0 +1,118 @@
+"""`reputation check` and `reputation spf`: one sender, checked or explained."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reputation import engine
+from reputation.cli.app import (
+    BlocklistsOption,
+    FormatOption,
+    NameserverOption,
+    TimeoutOption,
+    app,
+    bad_input,
+    split_list,
+)
+from reputation.context import DEFAULT_RDAP_URL
+from reputation.dns.resolver import DEFAULT_TIMEOUT, NoNameserverError
+from reputation.inputs import BadInput
+from reputation.render import Format, render, use_colour
+
+
+@app.command()
+def check(
+    domain: Annotated[str, typer.Argument(help="The sender domain (IDN allowed).")],
+    ip: Annotated[str, typer.Argument(help="The sending IP address, IPv4 or IPv6.")],
+    helo: Annotated[
+        str | None, typer.Option("--helo", help="The name the server greets with (HELO/EHLO).")
+    ] = None,
+    nameserver: NameserverOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    fmt: FormatOption = Format.TABLE,
+    no_rdap: Annotated[
+        bool, typer.Option("--no-rdap", help="Skip the registration (RDAP) lookup.")
+    ] = False,
+    rdap_url: Annotated[
+        str, typer.Option("--rdap-url", help="RDAP service to ask for registration data.")
+    ] = DEFAULT_RDAP_URL,
+    dkim_selector: Annotated[
+        list[str] | None,
+        typer.Option("--dkim-selector", help="A DKIM selector of yours to probe; repeatable."),
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", help="Predict only these providers, e.g. gmail,outlook."),
+    ] = None,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            "--bulk", help="Also apply bulk-sender rules (e.g. over 5,000 a day to Gmail)."
+        ),
+    ] = False,
+    blocklists_file: BlocklistsOption = None,
+    lists: Annotated[
+        str | None,
+        typer.Option(
+            "--lists", help="Query only these blocklists (ids or zones, comma-separated)."
+        ),
+    ] = None,
+) -> None:
+    """Check that DOMAIN may send mail from IP: the sending preconditions, over real DNS."""
+    try:
+        report = engine.check(
+            domain,
+            ip,
+            helo,
+            nameservers=nameserver or [],
+            timeout=timeout,
+            rdap=not no_rdap,
+            rdap_url=rdap_url,
+            dkim_selectors=dkim_selector or [],
+            providers=split_list(provider),
+            bulk=bulk,
+            blocklists_file=blocklists_file,
+            lists=split_list(lists),
+        )
+    except (BadInput, NoNameserverError) as exc:
+        raise bad_input(str(exc)) from None
+    typer.echo(render(report, fmt, use_colour()))
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("spf")
+def explain_spf(
+    ip: Annotated[str, typer.Argument(help="The sending IP address.")],
+    sender: Annotated[
+        str | None,
+        typer.Option(
+            "--sender", help="MAIL FROM address or domain; empty or absent: the HELO identity."
+        ),
+    ] = None,
+    helo: Annotated[str | None, typer.Option("--helo", help="The HELO/EHLO name.")] = None,
+    nameserver: NameserverOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Explain, step by step, the SPF evaluation for IP (RFC 7208)."""
+    from reputation.render import spf_explain
+
+    try:
+        result = engine.explain_spf(ip, sender, helo, nameserver or [], timeout)
+    except (BadInput, NoNameserverError) as exc:
+        raise bad_input(str(exc)) from None
+    typer.echo(spf_explain.render(result, fmt))
+    raise typer.Exit(SPF_EXIT_CODES[str(result.result)])
+
+
+SPF_EXIT_CODES = {
+    "pass": 0,
+    "softfail": 1,
+    "neutral": 1,
+    "none": 1,
+    "fail": 2,
+    "permerror": 2,
+    "temperror": 3,
+}

@@ -3,6 +3,7 @@
 from reputation.engine import check, check_async
 from reputation.inputs import BadInput
 from reputation.report import Report
+from reputation.session import Session
 
-__all__ = ["BadInput", "Report", "check", "check_async"]
+__all__ = ["BadInput", "Report", "Session", "check", "check_async"]
 __version__ = "0.1.0"

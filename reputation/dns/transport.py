@@ -60,9 +60,22 @@ class _Socket:
 
     def new_id(self) -> int:
         while True:
-            qid = secrets.randbits(16)
+            qid = _random16()
             if qid not in self.pending:
                 return qid
+
+
+_entropy = b""
+_entropy_at = 0
+
+
+def _random16() -> int:
+    """16 unpredictable bits, from the OS's CSPRNG (as `secrets`), fetched in blocks."""
+    global _entropy, _entropy_at
+    if _entropy_at >= len(_entropy):
+        _entropy, _entropy_at = secrets.token_bytes(4096), 0
+    _entropy_at += 2
+    return (_entropy[_entropy_at - 2] << 8) | _entropy[_entropy_at - 1]
 
 
 class Transport:
@@ -76,6 +89,7 @@ class Transport:
         self._sockets: dict[int, list[_Socket]] = {}
         self._all: list[_Socket] = []
         self._pumping = False
+        self._outbox: list[tuple[_Socket, bytes, Server]] = []
         self.closed = False
 
     @classmethod
@@ -113,12 +127,34 @@ class Transport:
         finally:
             self._pumping = False
 
+    def send(self, sock: _Socket, packet: bytes, server: Server) -> None:
+        """Queue a packet; the packets of one loop iteration leave together. On a busy host
+        that wakes the server once per batch instead of once per packet."""
+        if not self._outbox:
+            self.loop.call_soon(self._flush)
+        self._outbox.append((sock, packet, server))
+
+    def _flush(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        for sock, packet, server in outbox:
+            if sock.closed:
+                continue
+            try:
+                sock.sock.sendto(packet, server)
+            except BlockingIOError:
+                pass  # a full send buffer loses the packet as the network would; retries cover it
+            except OSError as exc:
+                qid = (packet[0] << 8) | packet[1]
+                entry = sock.pending.get(qid)
+                if entry is not None:
+                    entry[0].send_failed(sock, qid, server, exc)
+
     def socket_for(self, family: int) -> _Socket:
         live = self._sockets.setdefault(family, [])
         now = self.loop.time()
         if len(live) < SOCKETS_PER_FAMILY:
             return self._open(family, now)
-        chosen = live[secrets.randbelow(len(live))]
+        chosen = live[_random16() % len(live)]
         if chosen.uses >= SOCKET_USES or now - chosen.born > SOCKET_AGE:
             self._retire(chosen)
             return self._open(family, now)
@@ -279,7 +315,8 @@ class Exchange:
             server = self.plan[self.next]
             self.next += 1
             known = self.trouble.get(server)
-            if (known is None or known.outcome is Outcome.TIMEOUT) and self._send(server):
+            if known is None or known.outcome is Outcome.TIMEOUT:
+                self._send(server)
                 last = self.next == len(self.plan)
                 self._arm(self.deadline if last else min(self.deadline, loop.time() + self.stagger))
                 return
@@ -288,20 +325,22 @@ class Exchange:
         elif self.tcp is None:
             self._done(None)
 
-    def _send(self, server: Server) -> bool:
+    def _send(self, server: Server) -> None:
         sock = self.transport.socket_for(family_of(server[0]))
         qid = sock.new_id()
-        try:
-            sock.sock.sendto(wire.query(qid, self.question), server)
-        except BlockingIOError:
-            pass  # a full send buffer loses the packet like the network would: the retry covers it
-        except OSError as exc:
-            self.trouble[server] = Trouble(Outcome.ERROR, f"{where(server)}: {exc}")
-            return False
         sock.uses += 1
         sock.pending[qid] = (self, server)
         self.attempts.append((sock, qid))
-        return True
+        self.transport.send(sock, wire.query(qid, self.question), server)
+
+    def send_failed(self, sock: _Socket, qid: int, server: Server, error: OSError) -> None:
+        if (sock, qid) not in self.attempts:
+            return
+        self.transport.forget(sock, qid)
+        self.attempts.remove((sock, qid))
+        self.trouble[server] = Trouble(Outcome.ERROR, f"{where(server)}: {error}")
+        if not self.attempts and self.tcp is None:
+            self._advance()
 
     def _arm(self, when: float) -> None:
         if self.timer is not None:

@@ -90,7 +90,13 @@ class Transport:
         self._all: list[_Socket] = []
         self._pumping = False
         self._outbox: list[tuple[_Socket, bytes, Server]] = []
+        self.replies = 0  # replies taken so far: tells a busy process from a silent network
         self.closed = False
+
+    @staticmethod
+    def current() -> Transport | None:
+        """The running loop's transport, if any query has created one."""
+        return getattr(asyncio.get_running_loop(), "_reputation_dns_transport", None)
 
     @classmethod
     def running(cls) -> Transport:
@@ -361,6 +367,7 @@ class Exchange:
         if not _same_source(source, server) or not wire.answers_question(data, self.question):
             return  # not from where we asked, or not our question: keep waiting
         self.transport.forget(sock, qid)
+        self.transport.replies += 1
         self.attempts.remove((sock, qid))
         rcode = wire.rcode(data)
         if wire.truncated(data):

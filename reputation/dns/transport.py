@@ -1,6 +1,6 @@
 """Sending DNS questions: a few long-lived UDP sockets shared by every query of an event loop.
 
-Each question is one `Exchange`: one future, one timer. It waits for a slot under the
+Each question is one `Exchange`: one timer, and one future per waiter. It waits for a slot under the
 process-wide limit on queries in flight, and its timeout starts when its first packet leaves.
 A reply is taken only when its ID, question and source address all match an attempt still
 outstanding; anything else is ignored, as a spoofed or stray datagram. Before a timer resends,
@@ -38,7 +38,7 @@ class Trouble:
     detail: str
 
 
-Finish = Callable[[bytes | None, dict[Server, Trouble]], object]
+Finish = Callable[["Exchange", bytes | None, dict[Server, Trouble]], object]
 
 
 class _Socket:
@@ -142,18 +142,19 @@ class Transport:
 
     def _flush(self) -> None:
         outbox, self._outbox = self._outbox, []
+        now = self.loop.time()
         for sock, packet, server in outbox:
-            if sock.closed:
-                continue
+            entry = sock.pending.get((packet[0] << 8) | packet[1])
+            if sock.closed or entry is None:
+                continue  # the question was answered or given up meanwhile
             try:
                 sock.sock.sendto(packet, server)
             except BlockingIOError:
                 pass  # a full send buffer loses the packet as the network would; retries cover it
             except OSError as exc:
-                qid = (packet[0] << 8) | packet[1]
-                entry = sock.pending.get(qid)
-                if entry is not None:
-                    entry[0].send_failed(sock, qid, server, exc)
+                entry[0].send_failed(sock, (packet[0] << 8) | packet[1], server, exc)
+                continue
+            entry[0].sent(now)
 
     def socket_for(self, family: int) -> _Socket:
         live = self._sockets.setdefault(family, [])
@@ -266,14 +267,19 @@ def trouble_for_rcode(server: Server, rcode: int) -> Trouble:
 
 
 class Exchange:
-    """One question's life: attempts to each server, twice, staggered; then TCP if truncated."""
+    """One question's life: attempts to each server, twice, staggered; then TCP if truncated.
+
+    Whoever waits for the answer adds a future of their own to `waiters`: one waiter giving up
+    cancels only its own future, never the question the others wait for.
+    """
 
     __slots__ = (
         "attempts",
+        "context",
         "deadline",
         "finish",
         "finished",
-        "future",
+        "last_sent",
         "next",
         "plan",
         "question",
@@ -283,6 +289,7 @@ class Exchange:
         "timer",
         "transport",
         "trouble",
+        "waiters",
     )
 
     def __init__(
@@ -292,18 +299,21 @@ class Exchange:
         question: bytes,
         timeout: float,
         finish: Finish,
+        context: object = None,
     ) -> None:
         self.transport = transport
         self.question = question
         self.timeout = timeout
         self.finish = finish
-        self.future: asyncio.Future[object] = transport.loop.create_future()
+        self.context = context
+        self.waiters: list[asyncio.Future[object]] = []
         # Each server is asked twice, the attempts staggered over the timeout; every attempt
         # may be answered until the deadline, so a slow answer still counts.
         self.plan = list(servers) * 2
         self.stagger = timeout / len(self.plan)
         self.next = 0
-        self.deadline = 0.0
+        self.deadline = 0.0  # set when the first packet leaves
+        self.last_sent = False
         self.attempts: list[tuple[_Socket, int]] = []
         self.trouble: dict[Server, Trouble] = {}
         self.timer: asyncio.TimerHandle | None = None
@@ -311,20 +321,16 @@ class Exchange:
         self.finished = False
 
     def start(self) -> None:
-        self.deadline = self.transport.loop.time() + self.timeout
         self._advance()
 
     def _advance(self) -> None:
         """Send the next planned attempt, skipping servers that gave a definite failure."""
-        loop = self.transport.loop
         while self.next < len(self.plan):
             server = self.plan[self.next]
             self.next += 1
             known = self.trouble.get(server)
             if known is None or known.outcome is Outcome.TIMEOUT:
                 self._send(server)
-                last = self.next == len(self.plan)
-                self._arm(self.deadline if last else min(self.deadline, loop.time() + self.stagger))
                 return
         if self.attempts:
             self._arm(self.deadline)
@@ -337,7 +343,14 @@ class Exchange:
         sock.uses += 1
         sock.pending[qid] = (self, server)
         self.attempts.append((sock, qid))
+        self.last_sent = self.next == len(self.plan)
         self.transport.send(sock, wire.query(qid, self.question), server)
+
+    def sent(self, now: float) -> None:
+        """The packet left: the timeout runs from now; the next attempt is due a stagger later."""
+        if not self.deadline:
+            self.deadline = now + self.timeout
+        self._arm(self.deadline if self.last_sent else min(self.deadline, now + self.stagger))
 
     def send_failed(self, sock: _Socket, qid: int, server: Server, error: OSError) -> None:
         if (sock, qid) not in self.attempts:
@@ -355,7 +368,7 @@ class Exchange:
 
     def _on_timer(self) -> None:
         self.timer = None
-        self.transport.drain()
+        self.transport.drain()  # a reply that sat unread while the loop was busy is not lost
         if self.finished or self.tcp is not None:
             return
         if self.transport.loop.time() >= self.deadline:
@@ -426,17 +439,23 @@ class Exchange:
         if self.tcp is not None and self.tcp is not asyncio.current_task():
             self.tcp.cancel()
         self.tcp = None
-        if self.deadline:  # it held a slot
+        if self.next:  # it held a slot
             self.transport.release()
         return True
 
     def _done(self, data: bytes | None) -> None:
-        if self._cleanup() and not self.future.done():
-            self.future.set_result(self.finish(data, self.trouble))
+        if self._cleanup():
+            result = self.finish(self, data, self.trouble)
+            for waiter in self.waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
+            self.waiters.clear()
 
     def cancel(self) -> None:
         self._cleanup()
-        self.future.cancel()
+        for waiter in self.waiters:
+            waiter.cancel()
+        self.waiters.clear()
 
 
 async def _tcp_query(server: Server, question: bytes) -> bytes:

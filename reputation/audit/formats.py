@@ -178,7 +178,7 @@ def nagios_line(stats: Stats) -> str:
         _perf("duration", round(stats.duration_s, 3), unit="s", minimum=0),
     ]
     perf += [
-        _perf(f"listed {zone}", n, crit="0", minimum=0, maximum=stats.targets)
+        _perf(f"listed_{zone}", n, crit="0", minimum=0, maximum=stats.targets)
         for (zone, _), n in sorted(stats.listed.items())
     ]
     return f"REPUTATION {state} - {text} | {' '.join(perf)}"

@@ -72,12 +72,17 @@ def _read_text(handle: TextIO, source: str) -> Iterator[Item]:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        if text.replace(" ", "").lower().startswith("domain,ip"):
+        if _is_csv_header(text):
             yield from _read_csv(text, lines, source)
         else:
             yield from _plain_line(text, number, source)
             yield from _read_plain(lines, source)
         return
+
+
+def _is_csv_header(line: str) -> bool:
+    names = {name.strip().lower() for name in line.split(",")}
+    return {"domain", "ip"} <= names
 
 
 def _read_plain(lines: Iterator[tuple[int, str]], source: str) -> Iterator[Item]:

@@ -153,8 +153,7 @@ def _from_dsn(entry: dsn.DsnRecipient, block: str, section: str) -> Failure:
         diagnostic=diagnostic[: freetext.MAX_DIAGNOSTIC],
         command=command,
     )
-    reason_text = f"{diagnostic} {block}" if entry.diagnostic else diagnostic
-    failure.reason = reasons.classify(reason_text, status, entry.action, command)
+    failure.reason = reasons.classify(diagnostic, status, entry.action, command)
     return failure
 
 

@@ -13,6 +13,7 @@ import typer
 # isort: off
 from reputation.cli import check  # noqa: F401
 from reputation.cli import catalogs  # noqa: F401
+from reputation.cli import bounce  # noqa: F401
 
 # isort: on
 from reputation.cli.app import app

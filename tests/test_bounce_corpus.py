@@ -18,8 +18,8 @@ def test_corpus_recipients_status_and_reasons(shared_dir: Path) -> None:
     records = [json.loads(x) for x in (corpus / "expected.jsonl").read_text().splitlines() if x]
     found = {}
     for name in {r["file"] for r in records}:
-        [item] = read_paths([str(corpus / name)], None)  # type: ignore[arg-type]
-        found[name] = analyse(item).recipients
+        items = read_paths([str(corpus / name)], None)  # type: ignore[arg-type]
+        found[name] = [f for item in items for f in analyse(item).recipients]
     with_address = [r for r in records if r["recipient"]]
     hits = sum(
         any(f.address.lower() == r["recipient"].lower() for f in found[r["file"]])

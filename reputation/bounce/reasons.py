@@ -68,13 +68,28 @@ def classify(diagnostic: str, status: str, action: str = "", command: str = "") 
         return "delivered"
     text = normalise(diagnostic)
     found = _by_text(text) if text else None
-    if found == "userunknown" and command.upper().startswith("DATA"):
-        # A "no such user" answer to DATA (not RCPT) is the recipient's filter speaking
-        # (sisimai reason/filtered.go).
+    if found == "userunknown" and _filtered(status, command):
         return "filtered"
+    if found in ("userunknown", "hostunknown") and command == "MAIL FROM":
+        # Refused at MAIL FROM, the unknown address is the envelope sender (sisimai
+        # reason/rejected.go: rejected is about the sender's address).
+        return "rejected"
+    if found == "hostunknown" and status.startswith("4."):
+        # A temporary DNS failure is not proof that the domain does not exist (RFC 3463 §3.5:
+        # X.4.3 directory server failure), sisimai's networkerror.
+        return "networkerror"
     if found:
         return found
     return _by_status(status) or _by_class(status, action, text)
+
+
+def _filtered(status: str, command: str) -> bool:
+    """A "no such user" answer that is the recipient's filter speaking (sisimai
+    reason/filtered.go and userunknown.go): given to DATA rather than RCPT, or with a
+    mailbox-subject status (X.2.x) and no RCPT to pin it on the address."""
+    if command == "RCPT TO" or status[2:4] == "1.":
+        return False
+    return command == "DATA" or status[2:4] == "2."
 
 
 def _by_text(text: str) -> str | None:

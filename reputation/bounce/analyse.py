@@ -24,6 +24,14 @@ _BOUNCE_SUBJECT = re.compile(
     r"warning: message|delayed mail|mail failure|failure delivery|delivery error",
     re.I,
 )
+# What a report says when a delivery failed, in the words of the common MTAs' templates.
+_FAILURE_TEXT = re.compile(
+    r"could not be delivered|unable to deliver|undeliverable|delivery (?:has )?failed|"
+    r"was not delivered|wasn.t delivered|not be delivered|could not deliver|cannot be delivered|"
+    r"failed permanently|permanent error|delivery failure|returned mail|mailbox is full|"
+    r"送信できませんでした|配信できませんでした|无法投递|退信",
+    re.I,
+)
 _DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery (?:subsystem|system)|bounce", re.I)
 
 
@@ -117,9 +125,17 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
     exclude = _senders(message)
     in_text = {r.address.lower(): r.text for r in freetext.recipients(section, fmt, exclude)}
     parts = mime.report_parts(message)
-    for part in parts:
-        report = dsn.parse(part)
+    reports = [dsn.parse(part) for part in parts]
+    if not parts and re.search(r"^Final-Recipient:", text, re.M | re.I):
+        reports = [dsn.parse_text(text)]
+        parts = [message] if reports[0].recipients else []
+    spare = [
+        a for a in in_text if a not in {e.address.lower() for r in reports for e in r.recipients}
+    ]
+    for report in reports:
         for entry in report.recipients:
+            if not freetext.clean_address(entry.address) and spare:
+                entry.address = spare.pop(0)  # e.g. a bare source route "@relay"
             block = in_text.get(entry.address.lower(), "")
             result.recipients.append(_from_dsn(entry, block, section))
     if not result.recipients:
@@ -136,7 +152,8 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
 
 
 def _has_smtp_failure(text: str) -> bool:
-    return bool(re.search(r"(?<!\d)[45]\d\d[ -]|#?[45]\.\d{1,3}\.\d{1,3}", text))
+    codes = re.search(r"(?<!\d)[45]\d\d[ -]|#?[45]\.\d{1,3}\.\d{1,3}", text)
+    return bool(codes or _FAILURE_TEXT.search(text))
 
 
 def _from_dsn(entry: dsn.DsnRecipient, block: str, section: str) -> Failure:

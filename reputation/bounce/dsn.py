@@ -9,7 +9,8 @@ from email.message import Message
 from reputation.bounce.mime import part_text, unfold
 
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
-_TYPED = re.compile(r"^\s*[A-Za-z0-9-]+\s*;\s*(.*)$", re.S)
+_TYPED = re.compile(r"^\s*[A-Za-z0-9/-]+\s*;\s*(.*)$", re.S)
+_SOURCE_ROUTE = re.compile(r"^@[^:,]+(?:,@[^:,]+)*:")
 
 
 @dataclass
@@ -32,7 +33,10 @@ class Dsn:
 
 def parse(part: Message) -> Dsn:
     """A message/delivery-status part: the first block per message, then one per recipient."""
-    blocks = _blocks(_raw_text(part))
+    return _parse_blocks(_blocks(_raw_text(part)))
+
+
+def _parse_blocks(blocks: list[dict[str, str]]) -> Dsn:
     dsn = Dsn()
     for fields in blocks:
         recipient = _typed(fields.get("final-recipient", "")) or _typed(
@@ -45,17 +49,29 @@ def parse(part: Message) -> Dsn:
             )
             dsn.postfix_sender = dsn.postfix_sender or _typed(fields.get("x-postfix-sender", ""))
             continue
+        if "action" not in fields and "status" not in fields:
+            continue
         dsn.recipients.append(
             DsnRecipient(
                 address=_bare(recipient),
                 action=fields.get("action", "").strip().lower(),
-                status=fields.get("status", "").strip(),
+                status=_status(fields.get("status", "")),
                 remote_mta=_typed(fields.get("remote-mta", "")),
                 diagnostic=_typed(fields.get("diagnostic-code", "")),
                 original=_bare(_typed(fields.get("original-recipient", ""))),
             )
         )
     return dsn
+
+
+def parse_text(text: str) -> Dsn:
+    """DSN fields found in plain text (a report whose MIME boundaries are broken)."""
+    start = re.search(
+        r"^(?:Reporting-MTA|Original-Envelope-Id|Final-Recipient):", text, re.M | re.I
+    )
+    if not start:
+        return Dsn()
+    return _parse_blocks(_blocks(text[start.start() :]))
 
 
 def _raw_text(part: Message) -> str:
@@ -105,5 +121,12 @@ def _typed(value: str) -> str:
     return unfold(match.group(1) if match else value)
 
 
+def _status(value: str) -> str:
+    """The code of a Status field, without a trailing comment ("5.1.1 (user unknown)")."""
+    match = re.match(r"\s*([245]\.\d{1,3}\.\d{1,3})", value)
+    return match.group(1) if match else ""
+
+
 def _bare(address: str) -> str:
-    return address.strip().strip("<>").strip()
+    """The address without angle brackets or an RFC 821 source route (<@relay:user@domain>)."""
+    return _SOURCE_ROUTE.sub("", address.strip().strip("<>").strip())

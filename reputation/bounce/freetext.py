@@ -14,7 +14,8 @@ from reputation.knowledge import load_data
 
 ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\"-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _SENDER_CONTEXT = re.compile(
-    r"(?:mail from|from|sender|envelope-from|reply-to|return-path|message-id|sent by)\s*[:=]?\s*<?$",
+    r"(?:mail from|from|sender|envelope-from|reply-to|return-path|message-id|sent by|contact|"
+    r"send (?:e-?mail|mail|a message) to|write to|mailto)\s*[:=]?\s*<?$",
     re.I,
 )
 _SERVICE_LOCALS = ("mailer-daemon", "postmaster", "no-reply", "noreply", "abuse")

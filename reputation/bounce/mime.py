@@ -70,6 +70,9 @@ def body_text(message: Message) -> str:
     rich: list[str] = []
     for part in _own_parts(message):
         kind = part.get_content_type()
+        if part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str):
+            plain.append(part.get_payload())  # boundaries broken: the parts are plain text now
+            continue
         if part.is_multipart() or part.get_content_maintype() != "text":
             continue
         if kind in _RETURNED_HEADER_TYPES:

@@ -19,6 +19,7 @@ from typing import BinaryIO
 # message_size_limit is 10,240,000 bytes. Anything beyond this is not a bounce worth reading.
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 _PEEK = 4096
+_TEXT_CONTROLS = b"\t\n\r\x0c\x1b"  # ESC: ISO-2022-JP text
 
 
 @dataclass
@@ -152,7 +153,9 @@ def _not_a_message(data: bytes) -> str:
     if not data.strip():
         return "empty: no message"
     head = data[:_PEEK]
-    if b"\x00" in head:
+    header_block = head.split(b"\n\n", 1)[0][:1024]
+    controls = sum(1 for byte in head if byte < 32 and byte not in _TEXT_CONTROLS)
+    if b"\x00" in header_block or controls > len(head) // 10:
         return "binary data, not an RFC 5322 message"
     first = head.lstrip(b"\r\n").split(b"\n", 1)[0]
     name, colon, _ = first.partition(b":")

@@ -7,6 +7,7 @@ import re
 
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _REPLY = re.compile(r"(?<![\d.#\w-])([245][0-5]\d)(?=[ \-:;,)\]]|$)")
+_SPOKEN = re.compile(r"(?<![\d.])[245]\d\d[ -]+[#('\"]?([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 _HOST = re.compile(
     r"(?:host|server|mx|remote host|connect to)\s+([A-Za-z0-9.-]+\.[A-Za-z]{2,})\s*\[?", re.I
 )
@@ -37,22 +38,46 @@ def valid_status(code: str) -> bool:
 
 
 def reply_code(text: str) -> str:
-    match = _REPLY.search(text)
-    return match.group(1) if match else ""
+    """The first failure reply code (4xx/5xx); a success code only when there is none."""
+    codes = _REPLY.findall(text)
+    return next((c for c in codes if c[0] in "45"), codes[0] if codes else "")
 
 
 def prefer_status(field: str, text: str, reply: str) -> str:
-    """The DSN's Status unless it is unspecific and the text has a specific code of its class.
+    """The enhanced status to believe, after sisimai's status.Prefer (reference/bounce.md §3.3).
 
-    After sisimai's status.Prefer (reference/bounce.md §3.3).
+    The code the remote server put right after its reply code wins over the DSN's Status when
+    that Status is unspecific (X.0.0) or ambiguous (4.4.7 expired, 4.7.0, X.3.x, X.5.x), and
+    over a Status of another class than the reply code. Success codes in a failure transcript
+    never count.
     """
-    in_text = [s for s in statuses(text) if not reply or s[0] == reply[0]] or statuses(text)
-    if not field or not valid_status(field):
-        return in_text[0] if in_text else ""
-    specific = [s for s in in_text if s[0] == field[0] and not s.endswith(".0.0")]
-    if field.endswith(".0.0") and specific:
-        return specific[0]
+    field = field if valid_status(field) else ""
+    failing = (field[:1] or reply[:1] or "5") in "45"
+    spoken = [c for c in _after_reply(text) if not failing or c[0] in "45"]
+    loose = [c for c in statuses(text) if not failing or c[0] in "45"]
+    same_class = [c for c in spoken if c[0] == reply[0]] if reply else spoken
+    spoken = same_class or spoken
+    if not field:
+        return (spoken or loose or [""])[0]
+    if reply and field[0] != reply[0] and same_class:
+        return same_class[0]
+    better = [c for c in spoken if c != field]
+    if better and (_ambiguous(field) or field not in spoken):
+        return better[0]
+    if _ambiguous(field) and field.endswith(".0.0"):
+        specific = [c for c in loose if c[0] == field[0] and not c.endswith(".0.0")]
+        return specific[0] if specific else field
     return field
+
+
+def _after_reply(text: str) -> list[str]:
+    found = [".".join(m.groups()) for m in _SPOKEN.finditer(text)]
+    return [c for c in found if valid_status(c)]
+
+
+def _ambiguous(code: str) -> bool:
+    parts = code.split(".")
+    return code.endswith(".0.0") or code in ("4.4.7", "4.7.0") or parts[1] in ("3", "5")
 
 
 def remote_host(text: str) -> str:

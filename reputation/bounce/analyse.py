@@ -139,7 +139,7 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
             block = in_text.get(entry.address.lower(), "")
             result.recipients.append(_from_dsn(entry, block, section))
     if not result.recipients:
-        result.recipients = _from_text(message, section, in_text)
+        result.recipients = _from_text(message, section, in_text, fmt)
     if (
         parts
         or fmt
@@ -174,7 +174,9 @@ def _from_dsn(entry: dsn.DsnRecipient, block: str, section: str) -> Failure:
     return failure
 
 
-def _from_text(message: Message, section: str, in_text: dict[str, str]) -> list[Failure]:
+def _from_text(
+    message: Message, section: str, in_text: dict[str, str], fmt: freetext.Format | None
+) -> list[Failure]:
     blocks = dict(in_text)
     if not blocks:
         for address in _failed_header(message) or _returned_to(message):
@@ -196,6 +198,8 @@ def _from_text(message: Message, section: str, in_text: dict[str, str]) -> list[
             command=command,
         )
         failure.reason = reasons.classify(diagnostic, status, action, command)
+        if fmt and fmt.reason and failure.reason in ("onhold", "undefined"):
+            failure.reason = fmt.reason
         failures.append(failure)
     return failures
 

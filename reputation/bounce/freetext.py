@@ -30,6 +30,7 @@ class Format:
     detect: tuple[re.Pattern[str], ...]
     returned: tuple[re.Pattern[str], ...]
     recipient: tuple[re.Pattern[str], ...]
+    reason: str = ""
 
 
 @dataclass
@@ -50,6 +51,7 @@ def formats() -> tuple[tuple[Format, ...], tuple[re.Pattern[str], ...]]:
             detect=tuple(re.compile(p) for p in entry["detect"]),
             returned=tuple(re.compile(p, re.M) for p in entry["returned"]),
             recipient=tuple(re.compile(p) for p in entry["recipient"]),
+            reason=entry.get("reason", ""),
         )
         for entry in data["format"]
     )

@@ -85,11 +85,11 @@ def classify(diagnostic: str, status: str, action: str = "", command: str = "") 
 
 def _filtered(status: str, command: str) -> bool:
     """A "no such user" answer that is the recipient's filter speaking (sisimai
-    reason/filtered.go and userunknown.go): given to DATA rather than RCPT, or with a
-    mailbox-subject status (X.2.x) and no RCPT to pin it on the address."""
-    if command == "RCPT TO" or status[2:4] == "1.":
-        return False
-    return command == "DATA" or status[2:4] == "2."
+    reason/userunknown.go and filtered.go): an unknown user is believed when the answer was
+    to RCPT, or when the status is about addressing (X.1.x) or says nothing else (X.0.x, and
+    X.3.x/X.5.x, which many servers misuse). Given to DATA, with a mailbox or policy status
+    (X.2.x, X.7.x), or with neither a command nor a status, it is a filter."""
+    return command != "RCPT TO" and status[2:4] not in ("1.", "0.", "3.", "5.")
 
 
 def _by_text(text: str) -> str | None:

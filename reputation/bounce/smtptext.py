@@ -15,9 +15,16 @@ _HOST_IP = re.compile(
     r"(?:host|server|remote host)\s+([A-Za-z0-9.-]+)\s*\[([0-9a-fA-F:.]+)\]", re.I
 )
 _COMMAND = re.compile(
-    r"(?:in reply to|after|did not like our|error following|response to)\s+"
-    r"(?:the\s+)?(end of data|final data|rcpt to|mail from|data|ehlo|helo|initial connection)",
+    r"(?:in reply to|after|did not like our|error following|response to|smtp command:?)\s+"
+    r"(?:the\s+)?(end of data|final data|rcpt(?: to)?|mail(?: from)?|data|ehlo|helo|"
+    r"initial connection)\b",
     re.I,
+)
+# Other ways the common MTAs name the command (qmail, Yahoo, Exim transcripts).
+_COMMAND_HINTS = (
+    (re.compile(r"does not like recipient|\[RCPT_TO\]|RCPT command", re.I), "RCPT TO"),
+    (re.compile(r"sender was rejected|\[MAIL_FROM\]|MAIL FROM command", re.I), "MAIL FROM"),
+    (re.compile(r"\[DATA\]|DATA command|after end of data", re.I), "DATA"),
 )
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]*\d)")
 _RECEIVED_FROM = re.compile(r"from\s+(?P<helo>[^\s()]+)?\s*\((?P<inner>[^)]*)\)", re.I | re.S)
@@ -86,13 +93,28 @@ def remote_host(text: str) -> str:
 
 
 def command(text: str) -> str:
+    """The SMTP command the failure answered (RCPT TO, MAIL FROM, DATA, ...), "" if not said."""
     match = _COMMAND.search(text)
-    if not match:
-        if re.search(r">>> DATA", text):
-            return "DATA"
-        return ""
-    word = match.group(1).upper()
-    return "DATA" if "DATA" in word else word
+    if match:
+        return _command_name(match.group(1))
+    transcript = re.findall(r">>> ?(RCPT TO|MAIL FROM|DATA|EHLO|HELO)\b", text, re.I)
+    if transcript:
+        return _command_name(transcript[-1])
+    for pattern, name in _COMMAND_HINTS:
+        if pattern.search(text):
+            return name
+    return ""
+
+
+def _command_name(word: str) -> str:
+    word = word.upper().replace("_", " ")
+    if "DATA" in word:
+        return "DATA"
+    if word.startswith("RCPT"):
+        return "RCPT TO"
+    if word.startswith("MAIL"):
+        return "MAIL FROM"
+    return word
 
 
 def public_ip(text: str) -> str:

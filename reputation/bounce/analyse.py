@@ -186,7 +186,7 @@ def _from_text(
         diagnostic = _diagnostic_text(block) or _diagnostic_text(section)
         reply = smtptext.reply_code(diagnostic)
         status = smtptext.prefer_status("", diagnostic, reply)
-        command = smtptext.command(block)
+        command = smtptext.command(block) or (fmt.command if fmt else "")
         action = "delayed" if re.search(r"\bdelay|will be retried|warning", section, re.I) else ""
         failure = Failure(
             address=address,

@@ -31,6 +31,7 @@ class Format:
     returned: tuple[re.Pattern[str], ...]
     recipient: tuple[re.Pattern[str], ...]
     reason: str = ""
+    command: str = ""
 
 
 @dataclass
@@ -52,6 +53,7 @@ def formats() -> tuple[tuple[Format, ...], tuple[re.Pattern[str], ...]]:
             returned=tuple(re.compile(p, re.M) for p in entry["returned"]),
             recipient=tuple(re.compile(p) for p in entry["recipient"]),
             reason=entry.get("reason", ""),
+            command=entry.get("command", ""),
         )
         for entry in data["format"]
     )

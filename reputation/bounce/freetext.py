@@ -84,6 +84,8 @@ def report_section(text: str, fmt: Format | None) -> str:
 def recipients(section: str, fmt: Format | None, exclude: set[str]) -> list[TextRecipient]:
     """Failed recipients in the report text, each with the text that concerns it."""
     spots = _format_spots(section, fmt, exclude) or _generic_spots(section, exclude)
+    # Each address owns its whole line: many MTAs write the error before the address.
+    spots = [(address, section.rfind("\n", 0, start) + 1) for address, start in spots]
     found: list[TextRecipient] = []
     for index, (address, start) in enumerate(spots):
         end = spots[index + 1][1] if index + 1 < len(spots) else len(section)

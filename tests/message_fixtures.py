@@ -10,8 +10,8 @@ import dkim
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-BOUNDARY_IP = "81.2.69.142"
-BOUNDARY_HELO = "o1.sgmail.example"
+BOUNDARY_IP = "81.2.69.160"
+BOUNDARY_HELO = "o1.mail-service.net"
 
 
 @dataclass(frozen=True)
@@ -54,21 +54,21 @@ GMAIL_STYLE_RECEIVED = [
     "        for <someone@gmail.com>\r\n"
     "        (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384 bits=256/256);\r\n"
     "        Sat, 5 Dec 2026 10:00:01 -0800 (PST)",
-    "from worker-7.internal.sgmail.example (localhost [127.0.0.1]) by o1.sgmail.example"
+    "from worker-7.internal.mail-service.net (localhost [127.0.0.1]) by o1.mail-service.net"
     " (Postfix) with ESMTP id 4F; Sat, 5 Dec 2026 18:00:00 +0000 (UTC)",
-    "from app.brand.example (unknown [192.168.10.5]) by worker-7.internal.sgmail.example"
+    "from app.brand.net (unknown [192.168.10.5]) by worker-7.internal.mail-service.net"
     " with HTTP; Sat, 5 Dec 2026 17:59:59 +0000 (UTC)",
 ]
 
 
 def build(
     *,
-    from_addr: str = "News <news@brand.example>",
-    return_path: str = "<bounces+123@sgmail.example>",
+    from_addr: str = "News <news@brand.net>",
+    return_path: str = "<bounces+123@mail-service.net>",
     received: list[str] | None = None,
     extra: list[str] | None = None,
     body: str = "Hello,\r\nthis is the news.\r\n",
-    message_id: str = "<20261205.1@brand.example>",
+    message_id: str = "<20261205.1@brand.net>",
 ) -> bytes:
     lines = [f"Return-Path: {return_path}"] if return_path else []
     lines += [f"Received: {value}" for value in (received or GMAIL_STYLE_RECEIVED)]
@@ -100,3 +100,28 @@ def sign(message: bytes, domain: str, selector: str, key: Key, **options: object
     first_own = next(i for i, line in enumerate(lines) if line.lower().startswith(b"from:"))
     lines.insert(first_own, signature.rstrip(b"\r\n"))
     return b"\r\n".join(lines) + body
+
+
+def world(key: Key, *, selector: str | None = "s1", extra: str = "") -> str:
+    """An email service (mail-service.net) sending for a brand (brand.net): the service's SPF
+    authorises the address, the brand publishes the DKIM key and DMARC."""
+    from tests.worlds import WORKING_LISTS
+
+    return (
+        f"""
+brand.net                  NS    ns1.brand.net.
+brand.net                  MX    10 mx.brand.net.
+mx.brand.net               A     81.2.69.150
+brand.net                  TXT   "v=spf1 -all"
+_dmarc.brand.net           TXT   "v=DMARC1; p=reject; rua=mailto:dmarc@brand.net"
+mail-service.net           NS    ns1.mail-service.net.
+mail-service.net           MX    10 mx.mail-service.net.
+mx.mail-service.net        A     81.2.69.151
+mail-service.net           TXT   "v=spf1 ip4:81.2.69.160/28 -all"
+o1.mail-service.net        A     {BOUNDARY_IP}
+160.69.2.81.in-addr.arpa   PTR   o1.mail-service.net.
+"""
+        + (key_record(f"{selector}._domainkey.brand.net", key) if selector else "")
+        + extra
+        + WORKING_LISTS
+    )

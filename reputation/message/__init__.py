@@ -155,3 +155,24 @@ async def judge(
         headers=headers.check_headers(message, signatures, arc, bulk),
         notes=list(where.notes) + ignored,
     )
+
+
+def status(facts: MessageFacts) -> str:
+    """pass / warn / fail / error for what the message itself shows."""
+    header_states = {h.status for h in facts.headers}
+    dmarc = facts.dmarc.result if facts.dmarc else "none"
+    spf_result = facts.spf.result if facts.spf else "none"
+    if "fail" in header_states or dmarc in ("fail", "permerror"):
+        return "fail"
+    if dmarc == "temperror" or spf_result == "temperror":
+        return "error"
+    if any(s.result == "temperror" for s in facts.dkim):
+        return "error"
+    if (
+        "warn" in header_states
+        or dmarc in ("none", "neutral")
+        or any(s.result != "pass" or s.length_limited for s in facts.dkim)
+        or facts.disagreements
+    ):
+        return "warn"
+    return "pass"

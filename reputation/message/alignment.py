@@ -117,10 +117,26 @@ def _judge(
         _spf_line(spf_outcome, from_domain, spf_ok, spf_aligned, mode[record.aspf]),
         _dkim_line(signatures, passing, from_domain, dkim_aligned, mode[record.adkim]),
     ]
-    result = "pass" if spf_aligned or dkim_aligned else "fail"
+    result = "pass" if spf_aligned or dkim_aligned else _undecided(signatures, from_domain, record)
+    if result != "fail" and result != "pass":
+        lines.append(
+            "an aligned signature could not be checked in full (a key lookup failed, or the "
+            "body is missing), so DMARC is not decided"
+        )
     return DmarcOutcome(
         result, spf_aligned, dkim_aligned, policy, at, record.adkim, record.aspf, lines
     )
+
+
+def _undecided(signatures: list[Signature], from_domain: str, record: DmarcRecord) -> str:
+    """Without an aligned pass, a signature that could have aligned but was not fully checked
+    leaves DMARC open: temperror for a failed lookup, neutral for a header-only message."""
+    candidates = [s for s in signatures if aligned(s.domain, from_domain, record.adkim)]
+    if any(s.result == "temperror" for s in candidates):
+        return "temperror"
+    if any(s.header_only and "signed headers verify" in s.reason for s in candidates):
+        return "neutral"
+    return "fail"
 
 
 def _spf_line(outcome: SpfOutcome, from_domain: str, ok: bool, is_aligned: bool, mode: str) -> str:

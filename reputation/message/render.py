@@ -55,6 +55,12 @@ def table(facts: MessageFacts) -> str:
             maxcolwidths=[22, 6, 38, 26],
         )
     )
+    problems = _problems(facts)
+    if problems:
+        out += ["", "Message problems:"]
+        for head, details in problems:
+            out.append(_wrap(head))
+            out += [_wrap(f"    {line}") for line in details]
     if facts.disagreements:
         out += ["", "The receiver disagrees:"]
         out += [_wrap(f"- {printable(line)}") for line in facts.disagreements]
@@ -79,6 +85,12 @@ def markdown(facts: MessageFacts) -> str:
     out.append(
         tabulate(rows, headers=["requirement", "status", "detail", "source"], tablefmt="github")
     )
+    problems = _problems(facts)
+    if problems:
+        out += ["", "### Message problems", ""]
+    for head, details in problems:
+        out.append(f"- {_esc(head)}")
+        out += [f"  - {_esc(line)}" for line in details]
     if facts.disagreements:
         out += ["", "### The receiver disagrees", ""]
         out += [f"- {_esc(printable(line))}" for line in facts.disagreements]
@@ -86,6 +98,18 @@ def markdown(facts: MessageFacts) -> str:
         out += ["", "### Notes", ""]
         out += [f"- {_esc(printable(line))}" for line in facts.notes]
     return "\n".join(out) + "\n\n"
+
+
+def _problems(facts: MessageFacts) -> list[tuple[str, list[str]]]:
+    """Each failing or doubtful requirement with every source and the reply it documents."""
+    return [
+        (
+            f"[{h.status}] {h.id}: {printable(h.message)}",
+            [*h.sources, *(f"expected reply, {r}" for r in h.replies)],
+        )
+        for h in facts.headers
+        if h.status in ("fail", "warn")
+    ]
 
 
 def _esc(text: str) -> str:

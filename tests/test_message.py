@@ -253,3 +253,34 @@ def test_arc_chain_of_a_forwarded_message_is_verified(lab_dns: LabStarter) -> No
     broken = forwarded.replace(b"this is the news.", b"this is changed news.")
     facts = judged(lab_dns(world(key)), broken)
     assert next(h for h in facts.headers if h.id == "arc_chain").status == "fail"
+
+
+def test_null_sender_is_judged_by_its_helo(lab_dns: LabStarter) -> None:
+    key = rsa_key()
+    zone = world(key, extra='o1.mail-service.net TXT "v=spf1 a -all"\n')
+    facts = judged(lab_dns(zone), sign(build(return_path="<>"), "brand.net", "s1", key))
+    assert facts.mail_from == ""
+    assert facts.spf is not None
+    assert (facts.spf.identity, facts.spf.domain, facts.spf.result) == (
+        "helo",
+        BOUNDARY_HELO,
+        "pass",
+    )
+
+
+def test_an_ed25519_signature_verifies(lab_dns: LabStarter) -> None:
+    import base64
+
+    import dkim
+    import nacl.signing
+
+    seed = nacl.signing.SigningKey.generate()
+    public = base64.b64encode(bytes(seed.verify_key)).decode()
+    zone = world(rsa_key(), extra=f'e1._domainkey.brand.net TXT "v=DKIM1; k=ed25519; p={public}"\n')
+    message = build()
+    signature = dkim.sign(
+        message, b"e1", b"brand.net", base64.b64encode(bytes(seed)),
+        signature_algorithm=b"ed25519-sha256", include_headers=[b"from", b"subject", b"date"],
+    )  # fmt: skip
+    [result] = judged(lab_dns(zone), signature + message).dkim
+    assert (result.algorithm, result.result) == ("ed25519-sha256", "pass")

@@ -81,7 +81,7 @@ def envelope(message: Message, ip: str | None = None, helo: str | None = None) -
         notes.append(f"sending IP {address} given, not read from Received")
     else:
         try:
-            boundary = received.find_boundary(message.all("Received"))
+            boundary = received.find_boundary(message.raw_values("Received"))
         except received.NoBoundary as exc:
             raise UnreadableMessage(f"{exc}; give the sending address with --ip") from None
         address, received_by = boundary.ip, boundary.received_by

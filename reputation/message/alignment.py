@@ -109,7 +109,9 @@ def _judge(
             explanation=[f"the record at _dmarc.{at} has no valid policy: {record.raw}"],
         )  # fmt: skip
     mode = {"r": "relaxed", "s": "strict"}
-    spf_ok = spf_outcome.identity == "mailfrom" and spf_outcome.result == "pass"
+    # With a null MAIL FROM, SPF checks the HELO name, and that is the domain it authenticates
+    # (RFC 7208 §2.4, RFC 7489 §3.1.2).
+    spf_ok = spf_outcome.result == "pass"
     spf_aligned = spf_ok and aligned(spf_outcome.domain, from_domain, record.aspf)
     passing = [s for s in signatures if s.result == "pass"]
     dkim_aligned = any(aligned(s.domain, from_domain, record.adkim) for s in passing)

@@ -69,7 +69,10 @@ def dns_hook(
     def lookup(name: bytes | str, timeout: float = 5) -> bytes | None:
         text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
         future = asyncio.run_coroutine_threadsafe(resolver.query(text, "TXT"), loop)
-        answer = future.result(timeout=resolver.timeout * 3)
+        try:
+            answer = future.result(timeout=resolver.timeout * 3)
+        except Exception as exc:  # the loop is closing, or the answer never came
+            raise dkim.DnsTimeoutError(f"{text} TXT: no answer ({type(exc).__name__})") from None
         if seen is not None:
             seen.answers[answer.name] = answer
         if answer.unverified:
@@ -83,7 +86,7 @@ def dns_hook(
 
 async def verify_all(message: Message, resolver: Resolver) -> list[Signature]:
     """Every DKIM-Signature, top first, each verified for real."""
-    count = len(message.parsed.get_all("DKIM-Signature", []))
+    count = len(message.raw_values("DKIM-Signature"))
     if not count:
         return []
     loop = asyncio.get_running_loop()
@@ -136,6 +139,8 @@ def _verify_one(
         if _body_hash_mismatch(exc) and not message.body.strip():
             return _header_only(message, signature, index, hook, seen)
         _explain_exception(signature, exc)
+    except Exception as exc:  # dkimpy on input it does not expect: one signature, not the run
+        signature.reason = f"could not be verified: {type(exc).__name__}: {exc}"
     else:
         _explain_outcome(signature, ok, log.errors)
     finally:

@@ -257,8 +257,8 @@ async def verify_arc(message: Message, hook: Any) -> tuple[str, str] | None:
     def run() -> tuple[str, str]:
         try:
             cv, _, reason = dkim.ARC(message.raw).verify(dnsfunc=hook)
-        except dkim.DKIMException as exc:
-            return "fail", str(exc)
+        except Exception as exc:  # dkimpy raises more than DKIMException on broken sets
+            return "fail", f"{type(exc).__name__}: {exc}"
         result = (cv or b"fail").decode() if isinstance(cv, bytes) else str(cv or "fail")
         return result, str(reason)
 

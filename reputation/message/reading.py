@@ -27,10 +27,6 @@ class Message:
     raw: bytes
     parsed: EmailMessage
 
-    def all(self, name: str) -> list[str]:
-        """Every value of a header field, top to bottom, unfolded, as text."""
-        return [str(value) for value in self.parsed.get_all(name, [])]
-
     def raw_values(self, name: str) -> list[str]:
         """Every value of a header field as written (folding removed, no decoding of words)."""
         wanted = name.lower()

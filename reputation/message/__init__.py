@@ -42,8 +42,13 @@ class MessageFacts:
 
     @property
     def selectors(self) -> list[str]:
-        """The selectors the signatures for the From domain name, to probe in the full check."""
-        return list(dict.fromkeys(s.selector for s in self.dkim if s.selector))
+        """The selectors of the signatures made for the From domain itself: the full check probes
+        them there (a service's own signature, d=its domain, names no key of the brand)."""
+        return list(
+            dict.fromkeys(
+                s.selector for s in self.dkim if s.selector and s.domain == self.from_domain
+            )
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -23,6 +23,7 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
+from reputation import compiled
 from reputation.dns.resolver import Answer, Outcome, Resolver
 from reputation.inputs import IPAddress
 from reputation.redaction import redact, remember
@@ -233,9 +234,13 @@ def load_catalog(path: Path | None = None) -> Catalog:
 @functools.cache
 def _default_catalog() -> Catalog:
     packaged = resources.files("reputation") / "blocklists.toml"
-    if packaged.is_file():
-        return parse_catalog(packaged.read_bytes(), str(packaged))
-    return load_catalog(Path(__file__).resolve().parents[2] / "blocklists.toml")
+    if not packaged.is_file():  # a source checkout: the catalog beside the package
+        packaged = Path(__file__).resolve().parents[2] / "blocklists.toml"  # type: ignore[assignment]
+    return compiled.cached(
+        "catalog",
+        [Path(str(packaged)), Path(__file__)],
+        lambda: parse_catalog(packaged.read_bytes(), str(packaged)),
+    )
 
 
 def parse_catalog(data: bytes, origin: str) -> Catalog:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dns.rdatatype
-import dns.resolver
 
 from reputation.dns import wire
 from reputation.dns.answer import UNVERIFIED, Answer, Outcome, display_name, record_text
@@ -41,6 +40,8 @@ class NoNameserverError(Exception):
 
 
 def system_nameservers() -> list[tuple[str, int]]:
+    import dns.resolver  # heavy, and only needed to read the system's configuration
+
     try:
         configured = dns.resolver.Resolver(configure=True)
     except dns.resolver.NoResolverConfiguration as exc:

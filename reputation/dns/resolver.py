@@ -16,7 +16,7 @@ import dns.rdatatype
 
 from reputation.dns import wire
 from reputation.dns.answer import UNVERIFIED, Answer, Outcome, display_name, record_text
-from reputation.dns.transport import Exchange, Server, Transport, Trouble
+from reputation.dns.transport import Exchange, Server, Transport, Trouble, attempt_plan
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -72,6 +72,7 @@ class Resolver:
     def __post_init__(self) -> None:
         if not self.nameservers:
             self.nameservers = system_nameservers()
+        self._plan = attempt_plan(self.nameservers)
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = (display_name(name).lower(), rdtype.upper())
@@ -93,7 +94,7 @@ class Resolver:
             return Answer(name, rdtype, Outcome.ERROR, detail=f"not a valid DNS name ({exc})")
         transport = Transport.running()
         exchange = Exchange(
-            transport, self.nameservers, question, self.timeout, self._finish, (key, qtype)
+            transport, self._plan, question, self.timeout, self._finish, (key, qtype)
         )
         transport.submit(exchange)
         return exchange

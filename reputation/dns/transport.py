@@ -238,6 +238,12 @@ def _close_with_loop(transport: Transport) -> None:
         keeper.asend(None).send(None)
 
 
+def attempt_plan(servers: Sequence[Server]) -> tuple[Server, ...]:
+    """Each server is asked twice, the attempts staggered over the timeout; every attempt may
+    be answered until the deadline, so a slow answer still counts."""
+    return tuple(servers) * 2
+
+
 def family_of(host: str) -> int:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -295,7 +301,7 @@ class Exchange:
     def __init__(
         self,
         transport: Transport,
-        servers: Sequence[Server],
+        plan: tuple[Server, ...],
         question: bytes,
         timeout: float,
         finish: Finish,
@@ -307,9 +313,7 @@ class Exchange:
         self.finish = finish
         self.context = context
         self.waiters: list[asyncio.Future[object]] = []
-        # Each server is asked twice, the attempts staggered over the timeout; every attempt
-        # may be answered until the deadline, so a slow answer still counts.
-        self.plan = list(servers) * 2
+        self.plan = plan  # see attempt_plan()
         self.stagger = timeout / len(self.plan)
         self.next = 0
         self.deadline = 0.0  # set when the first packet leaves

@@ -89,6 +89,7 @@ class Transport:
         self._sockets: dict[int, list[_Socket]] = {}
         self._all: list[_Socket] = []
         self._pumping = False
+        self._pump_due = False
         self._outbox: list[tuple[_Socket, bytes, Server]] = []
         self.replies = 0  # replies taken so far: tells a busy process from a silent network
         self.closed = False
@@ -117,10 +118,15 @@ class Transport:
         self._pump()
 
     def release(self) -> None:
+        """A slot is free. The next question starts on the next loop iteration, so a run's
+        cancelled questions all leave the queue before any of them would be started."""
         self.in_flight -= 1
-        self._pump()
+        if self.waiting and not self._pump_due:
+            self._pump_due = True
+            self.loop.call_soon(self._pump)
 
     def _pump(self) -> None:
+        self._pump_due = False
         if self._pumping:  # an exchange finishing while it starts: the outer loop goes on
             return
         self._pumping = True

@@ -128,16 +128,29 @@ def embeds_address(name: str, ip: IPAddress) -> bool:
 
 
 def with_policy_listings(
-    result: CheckResult, listings: list[BlocklistResult], consulted: set[str]
+    result: CheckResult,
+    listings: list[BlocklistResult],
+    consulted: set[str],
+    lists_queried: bool = True,
 ) -> CheckResult:
     """Fold policy-list evidence (Spamhaus PBL, dynamic-range lists) into the static_ip result.
 
     A listing on a list that major providers consult fails; on a minor list it warns. A policy
-    list that could not be read leaves the address's nature unverified.
+    list that could not be read leaves the address's nature unverified; so does not asking the
+    lists at all (blocklists not requested).
     """
-    if result.has("ip_not_global"):
+    if result.has("ip_not_global") or result.has("not_requested"):
         return result
     findings = list(result.findings)
+    if not lists_queried:
+        findings.append(
+            Finding(
+                Status.SKIP,
+                "end-user/dynamic-range lists not consulted: blocklists not requested",
+                [],
+                "policy_not_checked",
+            )
+        )
     for listing in listings:
         if listing.subject != "ip":
             continue

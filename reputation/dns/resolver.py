@@ -161,6 +161,7 @@ class Resolver:
 
     nameservers: Sequence[tuple[str, int]] = ()
     timeout: float = DEFAULT_TIMEOUT
+    memoise: bool = True  # False when a cache in front of it does the sharing (a Session)
     _memo: dict[tuple[str, str], asyncio.Task[Answer]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -169,6 +170,8 @@ class Resolver:
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = (display_name(name).lower(), rdtype.upper())
+        if not self.memoise:
+            return await self._ask(*key)
         task = self._memo.get(key)
         if task is None:
             task = asyncio.ensure_future(self._ask(key[0], key[1]))

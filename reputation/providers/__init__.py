@@ -63,7 +63,7 @@ UNDECIDED_BY: dict[str, frozenset[str]] = {
     "domain_on_hold": frozenset({"rdap_skipped", "domain_unverified"}),
     "ptr_dynamic": frozenset({"ptr_unverified"}),
     "ptr_generic": frozenset({"ptr_unverified"}),
-    "ip_policy_listed": frozenset({"policy_unverified"}),
+    "ip_policy_listed": frozenset({"policy_unverified", "policy_not_checked"}),
     **dict.fromkeys(
         ["helo_invalid", "helo_unresolvable", "helo_wrong_address", "helo_ptr_mismatch"],
         frozenset({"helo_unverified", "ptr_unverified"}),

@@ -16,6 +16,7 @@ from reputation import Session
 from reputation.blocklists import load_catalog, point_name
 from reputation.demo import SCENARIOS, world
 from reputation.dns.cache import AnswerCache
+from reputation.dns.lab import DEFAULT_TTL as LAB_TTL
 from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.dns.resolver import Outcome, Resolver
 from reputation.providers import load_providers
@@ -116,7 +117,7 @@ def test_a_failed_answer_is_not_kept_and_a_good_one_expires(lab_dns: StartServer
     server = lab_dns(world)
     now = [0.0]
     resolver = Resolver([("127.0.0.1", server.port)], timeout=1, memoise=False)
-    cache = AnswerCache(resolver, default_ttl=60, clock=lambda: now[0])
+    cache = AnswerCache(resolver, clock=lambda: now[0])
 
     async def ask(name: str) -> Outcome:
         return (await cache.query(name, "A")).outcome
@@ -124,7 +125,7 @@ def test_a_failed_answer_is_not_kept_and_a_good_one_expires(lab_dns: StartServer
     async def scenario() -> list[Outcome]:
         seen = [await ask("ok.example"), await ask("ok.example"), await ask("bad.example")]
         seen.append(await ask("bad.example"))
-        now[0] = 61.0
+        now[0] = LAB_TTL + 1.0
         seen.append(await ask("ok.example"))
         return seen
 

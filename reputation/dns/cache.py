@@ -104,8 +104,7 @@ class AnswerCache:
         return answer
 
     def _keep(self, key: Key, answer: Answer) -> None:
-        # The engine may report the answer's TTL; until it does, answers live DEFAULT_TTL.
-        ttl = getattr(answer, "ttl", None)
+        ttl = answer.ttl
         lifetime = min(float(ttl) if ttl is not None else self.default_ttl, MAX_TTL)
         if lifetime <= 0:
             return

@@ -8,16 +8,18 @@ verdicts and orders the fixes into a Report.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Protocol
 
 import httpx
 
 from reputation import blocklists, providers, remedies
-from reputation.checks import CHECKS, static_ip
+from reputation.checks import CHECKS, DESCRIPTIONS, static_ip
 from reputation.context import DEFAULT_RDAP_URL, Context, Options
 from reputation.dns.deadline import backstop
 from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
@@ -37,6 +39,7 @@ from reputation.report import (
     BlocklistResult,
     CheckResult,
     Finding,
+    ListingStatus,
     Report,
     Status,
     Target,
@@ -46,7 +49,7 @@ from reputation.report import (
 # only follows an answer; this deadline is the backstop that keeps a whole check within
 # 3 x timeout even when a server answers just slowly enough to chain timeouts.
 DEADLINE_FACTOR = 2.6
-DOMAIN_DNS_CHECKS = frozenset({"mx", "spf", "dmarc", "dkim"})
+DOMAIN_DNS_CHECKS = frozenset(check.id for check in DESCRIPTIONS if check.asks_domain_dns)
 CHECK_IDS = tuple(module.ID for module in CHECKS)
 BLOCKLISTS = "blocklists"
 SELECTABLE = (*CHECK_IDS, BLOCKLISTS)
@@ -135,12 +138,17 @@ class Gathered:
 
 
 async def gather(
-    ctx: Context, requested: frozenset[str], lists: Sequence[blocklists.Blocklist]
+    ctx: Context,
+    requested: frozenset[str],
+    lists: Sequence[blocklists.Blocklist],
+    breaker: Breaker | None = None,
 ) -> Gathered:
     """Run the requested checks and lists concurrently; the others are `skip`, not requested."""
     modules = [module for module in CHECKS if module.ID in requested]
     queried = lists if BLOCKLISTS in requested else []
-    results, listings = await asyncio.gather(run_checks(ctx, modules), run_blocklists(ctx, queried))
+    results, listings = await asyncio.gather(
+        run_checks(ctx, modules), run_blocklists(ctx, queried, breaker)
+    )
     by_id = {result.id: result for result in results}
     checks = [by_id.get(module.ID) or not_requested(module.ID) for module in CHECKS]
     assumed = ctx.settled("assumed_helo") if ctx.helo is None else None
@@ -181,9 +189,8 @@ def assemble(
         checks=checks,
         blocklists=list(gathered.listings),
     )
-    report.providers = providers.evaluate(chosen, report, bulk=bulk)
-    report.remedies = remedies.ordered(report)
-    return report
+    report = dataclasses.replace(report, providers=providers.evaluate(chosen, report, bulk=bulk))
+    return dataclasses.replace(report, remedies=remedies.ordered(report))
 
 
 def target_of(domain: Domain, ip: IPAddress, helo: str | None, assumed: str | None) -> Target:
@@ -196,14 +203,22 @@ def target_of(domain: Domain, ip: IPAddress, helo: str | None, assumed: str | No
     )
 
 
+class Breaker(Protocol):
+    """Stops asking a list that keeps failing (reputation.audit.breaker.ListsBreaker)."""
+
+    def allows(self, zone: str) -> bool: ...
+    def why(self, zone: str) -> str: ...
+    def record(self, zone: str, failed: bool, detail: str = "") -> None: ...
+
+
 async def run_blocklists(
-    ctx: Context, lists: Sequence[blocklists.Blocklist]
+    ctx: Context, lists: Sequence[blocklists.Blocklist], breaker: Breaker | None = None
 ) -> list[BlocklistResult]:
     """Every list, concurrently.
 
     Domain lists are asked about the domain and, for a subdomain, its registrable domain too:
     URI lists such as SURBL and URIBL list registrable domains only. A reserved name is never
-    asked about.
+    asked about. A list the breaker has stopped is not asked: its results are errors.
     """
     domains: list[str | None] = [None]
     if not reserved_suffix(ctx.domain.ascii):
@@ -215,7 +230,7 @@ async def run_blocklists(
     # No list holds private or reserved addresses: asking would only look like a clean bill.
     ip = None if special_range(ctx.ip) else ctx.ip
     asks = [
-        _lookup_in_time(ctx, entry, ip if i == 0 else None, domain, env, deadline)
+        _lookup_in_time(ctx, entry, ip if i == 0 else None, domain, env, deadline, breaker)
         for entry in lists
         for i, domain in enumerate(domains)
     ]
@@ -229,15 +244,22 @@ async def _lookup_in_time(
     domain: str | None,
     env: Mapping[str, str],
     deadline: float,
+    breaker: Breaker | None = None,
 ) -> list[BlocklistResult]:
+    if breaker is not None and not breaker.allows(entry.zone):
+        return blocklists.unanswered(entry, ip, domain, breaker.why(entry.zone))
     try:
         async with backstop(deadline):
-            return await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
+            results = await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
     except TimeoutError:
-        detail = f"not completed within {deadline:g}s"
+        results = blocklists.unanswered(entry, ip, domain, f"not completed within {deadline:g}s")
     except Exception as exc:  # a defect must cost one list, not the report
         detail = f"internal error: {type(exc).__name__}: {exc}"
-    return blocklists.unanswered(entry, ip, domain, detail)
+        results = blocklists.unanswered(entry, ip, domain, detail)
+    if breaker is not None and results:
+        failed = [r for r in results if r.status in (ListingStatus.ERROR, ListingStatus.REFUSED)]
+        breaker.record(entry.zone, bool(failed), failed[0].detail if failed else "")
+    return results
 
 
 async def run_checks(ctx: Context, modules: Sequence[ModuleType]) -> list[CheckResult]:

@@ -34,7 +34,8 @@ class Session:
 
     `resolver`: anything with `async query(name, rdtype) -> Answer` to ask instead of a
     Resolver on `nameservers` (the session does not close it). `catalog`: a loaded blocklist
-    catalog instead of `blocklists_file`. Bad input raises BadInput here, before any check.
+    catalog instead of `blocklists_file`. `lists_breaker`: stops asking a list that keeps
+    failing (see reputation.audit.breaker). Bad input raises BadInput here, before any check.
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class Session:
         env: Mapping[str, str] | None = None,
         resolver: Querier | None = None,
         cache_size: int = DEFAULT_MAX_ENTRIES,
+        lists_breaker: engine.Breaker | None = None,
     ) -> None:
         self.options = engine.make_options(
             nameservers=nameservers,
@@ -75,6 +77,7 @@ class Session:
                 nameservers=self.options.nameservers, timeout=self.options.timeout, memoise=False
             )
         self.cache = AnswerCache(resolver, max_entries=cache_size)
+        self.breaker = lists_breaker
         self._closed = False
 
     async def __aenter__(self) -> Session:
@@ -121,7 +124,7 @@ class Session:
         run = self.cache.for_run()
         ctx = Context(target_domain, target_ip, helo, run, options)
         try:
-            gathered = await engine.gather(ctx, requested, self.lists)
+            gathered = await engine.gather(ctx, requested, self.lists, self.breaker)
         finally:
             await run.aclose()
         return engine.assemble(

@@ -13,6 +13,7 @@ import pytest
 
 import reputation
 from reputation import Session
+from reputation.audit.breaker import ListsBreaker
 from reputation.blocklists import load_catalog, point_name
 from reputation.demo import SCENARIOS, world
 from reputation.dns.cache import AnswerCache
@@ -20,7 +21,7 @@ from reputation.dns.lab import DEFAULT_TTL as LAB_TTL
 from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.dns.resolver import Outcome, Resolver
 from reputation.providers import load_providers
-from reputation.report import Report, Status
+from reputation.report import ListingStatus, Report, Status
 from tests.test_cli import reputation_cli
 from tests.worlds import PRECONDITIONS, WORKING_LISTS
 
@@ -252,3 +253,24 @@ def test_demo_reports_are_unchanged() -> None:
             for _, domain, ip, helo in SCENARIOS
         ]
     assert reports == expected
+
+
+def test_a_breaker_stops_asking_a_list_that_keeps_failing(lab_dns: StartServer) -> None:
+    world = LabWorld.from_text(fleet_zone(4))
+    world.servfail("*.bl.spamcop.net")
+    server = lab_dns(world)
+    breaker = ListsBreaker(threshold=2)
+
+    async def scenario() -> list[Report]:
+        async with Session(
+            nameservers=[server.address], timeout=2, rdap=False, lists_breaker=breaker
+        ) as session:
+            return [await session.check(*sender) for sender in fleet(4)]
+
+    reports = asyncio.run(scenario())
+    spamcop = [next(b for b in r.blocklists if b.zone == "bl.spamcop.net") for r in reports]
+    assert [b.status for b in spamcop] == [ListingStatus.ERROR] * 4
+    assert "not queried" in spamcop[3].detail and "not queried" not in spamcop[0].detail
+    asked = {name for name, _, _ in server.queried("bl.spamcop.net")}
+    assert not any("4.70.2.81" in name for name in asked)  # the fourth sender's address
+    assert all(str(r.verdict) == "incomplete" for r in reports)  # never clean

@@ -7,7 +7,7 @@ import textwrap
 from tabulate import tabulate
 
 from reputation.message import MessageFacts, status
-from reputation.render.text import printable
+from reputation.render.escape import inert
 
 WIDTH = 100
 
@@ -36,11 +36,11 @@ def _rows(facts: MessageFacts) -> list[list[str]]:
         rows.append(["DMARC", f"{d.result}{policy}: " + "; ".join(d.explanation)])
     for result in facts.authentication_results:
         rows.append([f"receiver {result.method}", f"{result.result} ({result.authserv_id})"])
-    return [[printable(a), printable(b)] for a, b in rows]
+    return [[inert(a), inert(b)] for a, b in rows]
 
 
 def _header_rows(facts: MessageFacts) -> list[list[str]]:
-    return [[h.id, h.status, printable(h.message), h.source] for h in facts.headers]
+    return [[h.id, h.status, inert(h.message), h.source] for h in facts.headers]
 
 
 def table(facts: MessageFacts) -> str:
@@ -63,10 +63,10 @@ def table(facts: MessageFacts) -> str:
             out += [_wrap(f"    {line}") for line in details]
     if facts.disagreements:
         out += ["", "The receiver disagrees:"]
-        out += [_wrap(f"- {printable(line)}") for line in facts.disagreements]
+        out += [_wrap(f"- {inert(line)}") for line in facts.disagreements]
     if facts.notes:
         out += ["", "Notes:"]
-        out += [_wrap(f"- {printable(line)}") for line in facts.notes]
+        out += [_wrap(f"- {inert(line)}") for line in facts.notes]
     return "\n".join(out) + "\n\n"
 
 
@@ -93,10 +93,10 @@ def markdown(facts: MessageFacts) -> str:
         out += [f"  - {_esc(line)}" for line in details]
     if facts.disagreements:
         out += ["", "### The receiver disagrees", ""]
-        out += [f"- {_esc(printable(line))}" for line in facts.disagreements]
+        out += [f"- {_esc(inert(line))}" for line in facts.disagreements]
     if facts.notes:
         out += ["", "### Notes", ""]
-        out += [f"- {_esc(printable(line))}" for line in facts.notes]
+        out += [f"- {_esc(inert(line))}" for line in facts.notes]
     return "\n".join(out) + "\n\n"
 
 
@@ -104,7 +104,7 @@ def _problems(facts: MessageFacts) -> list[tuple[str, list[str]]]:
     """Each failing or doubtful requirement with every source and the reply it documents."""
     return [
         (
-            f"[{h.status}] {h.id}: {printable(h.message)}",
+            f"[{h.status}] {h.id}: {inert(h.message)}",
             [*h.sources, *(f"expected reply, {r}" for r in h.replies)],
         )
         for h in facts.headers

@@ -9,16 +9,7 @@ catalog.py (the model), loader.py (blocklists.toml), names.py (query names), rea
 answer), lookup.py (asking a list, test points included), health.py (the lists themselves).
 """
 
-from reputation.blocklists.catalog import (
-    LOOPBACK,
-    SEVERITIES,
-    Bit,
-    Blocklist,
-    Catalog,
-    CatalogError,
-    Code,
-    ErrorCode,
-)
+from reputation.blocklists.catalog import Blocklist, Catalog, CatalogError
 from reputation.blocklists.health import Health, health
 from reputation.blocklists.loader import load_catalog, parse_catalog
 from reputation.blocklists.lookup import lookup, unanswered
@@ -36,14 +27,9 @@ from reputation.blocklists.reading import (
 __all__ = [
     "LISTS_EVERYTHING",
     "LOOKS_EMPTY",
-    "LOOPBACK",
-    "SEVERITIES",
-    "Bit",
     "Blocklist",
     "Catalog",
     "CatalogError",
-    "Code",
-    "ErrorCode",
     "Health",
     "Reading",
     "a_values",

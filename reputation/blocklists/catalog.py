@@ -29,7 +29,16 @@ class CatalogError(ValueError):
 IPv4Range = tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class _Documented:
+    """What the list says an answer means, and where it says so."""
+
+    meaning: str
+    source: str
+    unconfirmed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class _Answered:
     """A catalog entry for an A value or an inclusive range of them."""
 
@@ -41,36 +50,27 @@ class _Answered:
         return self.low <= address <= self.high
 
 
-@dataclass(frozen=True)
-class Code(_Answered):
+@dataclass(frozen=True, kw_only=True)
+class Code(_Answered, _Documented):
     """A documented listing answer."""
 
-    meaning: str
     severity: str
-    source: str
-    unconfirmed: bool = False
 
 
-@dataclass(frozen=True)
-class Bit:
+@dataclass(frozen=True, kw_only=True)
+class Bit(_Documented):
     """One bit of the last octet of a bitmask list's answer."""
 
     bit: int
-    meaning: str
     severity: str
-    source: str
-    unconfirmed: bool = False
 
 
-@dataclass(frozen=True)
-class ErrorCode(_Answered):
+@dataclass(frozen=True, kw_only=True)
+class ErrorCode(_Answered, _Documented):
     """An answer that is not a listing: a refusal or a misconfiguration."""
 
     kind: str
-    meaning: str
     remedy: str
-    source: str
-    unconfirmed: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dns.exception
 import dns.name
@@ -31,6 +31,8 @@ from reputation.blocklists.catalog import (
     IPv4Range,
 )
 from reputation.blocklists.names import is_ip, normal_name
+
+Answered = TypeVar("Answered", Code, ErrorCode)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -179,13 +181,6 @@ def _check_unique(lists: list[Blocklist], origin: str) -> None:
             seen.add(value)
 
 
-def _parse_code(data: Any, parent: _Table) -> Code:
-    where = f"{parent.where} code {_peek(data, 'value')}"
-    table = _Table(data, where, parent.origin, set(_CODE_FIELDS))
-    low, high = _value_range(table)
-    return Code(**_read(table, _CODE_FIELDS), low=low, high=high)
-
-
 def _parse_bit(data: Any, parent: _Table) -> Bit:
     table = _Table(
         data, f"{parent.where} bit {_peek(data, 'bit')}", parent.origin, set(_BIT_FIELDS)
@@ -193,11 +188,16 @@ def _parse_bit(data: Any, parent: _Table) -> Bit:
     return Bit(**_read(table, _BIT_FIELDS))
 
 
-def _parse_error(data: Any, parent: _Table) -> ErrorCode:
-    where = f"{parent.where} error {_peek(data, 'value')}"
-    table = _Table(data, where, parent.origin, set(_ERROR_FIELDS))
-    low, high = _value_range(table)
-    return ErrorCode(**_read(table, _ERROR_FIELDS), low=low, high=high)
+def _answered(label: str, model: type[Answered], fields: dict[str, Reader]) -> Reader:
+    """The reader of [[list.code]] or [[list.error]] tables: a value or range, and its fields."""
+
+    def parse(data: Any, parent: _Table) -> Answered:
+        where = f"{parent.where} {label} {_peek(data, 'value')}"
+        table = _Table(data, where, parent.origin, set(fields))
+        low, high = _value_range(table)
+        return model(**_read(table, fields), low=low, high=high)
+
+    return _tables_of(parse)
 
 
 def _bit(table: _Table, key: str) -> int:
@@ -321,6 +321,22 @@ def _tables_of(parse: Callable[[Any, _Table], Any]) -> Reader:
     return lambda table, key: tuple(parse(entry, table) for entry in table.tables(key))
 
 
+_DOCUMENTED: dict[str, Reader] = {
+    "meaning": _required_text,
+    "source": _required_url,
+    "unconfirmed": _flag,
+}
+_SEVERITY: dict[str, Reader] = {"severity": _one_of(SEVERITIES)}
+_CODE_FIELDS: dict[str, Reader] = {"value": _required_text, **_SEVERITY, **_DOCUMENTED}
+_BIT_FIELDS: dict[str, Reader] = {"bit": _bit, **_SEVERITY, **_DOCUMENTED}
+_ERROR_FIELDS: dict[str, Reader] = {
+    "value": _required_text,
+    "kind": _one_of(ERROR_KINDS),
+    "remedy": _required_text,
+    **_DOCUMENTED,
+}
+
+
 _LIST_FIELDS: dict[str, Reader] = {
     "id": _list_id,
     "name": _required_text,
@@ -344,26 +360,10 @@ _LIST_FIELDS: dict[str, Reader] = {
     "lookup_url": _url,
     "removal_url": _url,
     "sources": _urls,
-    "code": _tables_of(_parse_code),
+    "code": _answered("code", Code, _CODE_FIELDS),
     "bit": _tables_of(_parse_bit),
-    "error": _tables_of(_parse_error),
+    "error": _answered("error", ErrorCode, _ERROR_FIELDS),
     "free_queries_per_day": _free_limit,
-}
-_MEANING_FIELDS: dict[str, Reader] = {
-    "meaning": _required_text,
-    "severity": _one_of(SEVERITIES),
-    "source": _required_url,
-    "unconfirmed": _flag,
-}
-_CODE_FIELDS: dict[str, Reader] = {"value": _required_text, **_MEANING_FIELDS}
-_BIT_FIELDS: dict[str, Reader] = {"bit": _bit, **_MEANING_FIELDS}
-_ERROR_FIELDS: dict[str, Reader] = {
-    "value": _required_text,
-    "kind": _one_of(ERROR_KINDS),
-    "meaning": _required_text,
-    "remedy": _required_text,
-    "source": _required_url,
-    "unconfirmed": _flag,
 }
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from reputation.checks.descriptor import Check, Code
 from reputation.checks.spf import evaluate_for
 from reputation.context import Context, organisational_domain
-from reputation.dns.resolver import Answer, Resolver
+from reputation.dns.cache import Querier
+from reputation.dns.resolver import Answer
 from reputation.protocols.dmarc import (
     DmarcRecord,
     Problem,
@@ -119,7 +120,7 @@ def dmarc_name(domain: str) -> str:
     return f"_dmarc.{domain}"
 
 
-async def discover(resolver: Resolver, domain: str, organisational: str | None) -> Discovery:
+async def discover(resolver: Querier, domain: str, organisational: str | None) -> Discovery:
     """RFC 7489 §6.6.3 steps 1-4: the domain's _dmarc name, then the organisational domain's."""
     candidates = [domain] if organisational in (None, domain) else [domain, organisational]
     answers: list[Answer] = []
@@ -276,7 +277,7 @@ def _partial_findings(record: DmarcRecord, policy: str, evidence: list[str]) -> 
     return findings
 
 
-async def _report_findings(resolver: Resolver, at: str, record: DmarcRecord) -> list[Finding]:
+async def _report_findings(resolver: Querier, at: str, record: DmarcRecord) -> list[Finding]:
     """RFC 7489 §7.1: a mailto destination outside the policy's organisational domain must
     authorise the reports with TXT v=DMARC1 at <policy domain>._report._dmarc.<destination>."""
     own = organisational(at)
@@ -289,7 +290,7 @@ def organisational(domain: str) -> str:
     return organisational_domain(domain)
 
 
-async def _authorisation(resolver: Resolver, at: str, host: str) -> Finding:
+async def _authorisation(resolver: Querier, at: str, host: str) -> Finding:
     answer = await resolver.query(f"{at}._report._dmarc.{host}", "TXT")
     evidence = [answer.evidence()]
     if answer.unverified:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from reputation import facts
 from reputation.checks.descriptor import Check, Code
 from reputation.context import Context
-from reputation.dns.resolver import Answer, Outcome, Resolver
+from reputation.dns.cache import Querier
+from reputation.dns.resolver import Answer, Outcome
 from reputation.inputs import BadInput, IPAddress, parse_domain, parse_ip
 from reputation.knowledge import reserved_suffix
 from reputation.report import CheckResult, Finding, Status
@@ -145,7 +146,7 @@ def _ptr_findings(
 
 
 async def helo_findings(
-    resolver: Resolver, ip: IPAddress, helo: str, ptr_names: list[str]
+    resolver: Querier, ip: IPAddress, helo: str, ptr_names: list[str]
 ) -> list[Finding]:
     problem = helo_syntax_problem(helo, ip)
     if problem is not None:

@@ -25,6 +25,7 @@ import dns.rdatatype
 
 from reputation.dns.resolver import Answer, Outcome, Resolver
 from reputation.inputs import IPAddress
+from reputation.redaction import redact, remember
 from reputation.report import BlocklistResult, ListingStatus
 
 SCHEMA_VERSION = 1
@@ -161,7 +162,10 @@ class Blocklist:
     def key(self, env: Mapping[str, str]) -> str | None:
         if not self.key_env:
             return None
-        return env.get(self.key_env, "").strip() or None
+        key = env.get(self.key_env, "").strip() or None
+        if key:
+            remember(self.key_env, key)  # never printed: see reputation.redaction
+        return key
 
     def effective_zone(self, env: Mapping[str, str]) -> str:
         key = self.key(env)
@@ -834,11 +838,11 @@ def _result(
         codes=list(reading.codes),
         meanings=list(reading.meanings),
         severity=reading.severity,
-        txt=list(txt or []),
+        txt=[redact(line) for line in txt or []],
         removal_url=blocklist.removal_for(text),
-        detail=reading.detail,
+        detail=redact(reading.detail),
         list_id=blocklist.id,
-        remedy=reading.remedy,
+        remedy=redact(reading.remedy),
     )
 
 
@@ -893,7 +897,7 @@ async def _health_one(resolver: Resolver, blocklist: Blocklist, env: Mapping[str
     if blocklist.retired:
         since = f" since {blocklist.status_date}" if blocklist.status_date else ""
         detail = f"retired list{since}; {detail}"
-    return Health(blocklist.zone, blocklist.name, status, detail, blocklist.id)
+    return Health(blocklist.zone, blocklist.name, status, redact(detail), blocklist.id)
 
 
 Probe = tuple[str, Answer | None]

@@ -243,3 +243,30 @@ def test_free_use_limits_are_warned_about_before_the_run(tmp_path: Path) -> None
     assert "sends about 262,146 queries to bl.mailspike.net" in first
     assert "100,000 a day (https://mailspike.org/usage.html)" in first
     assert "zen.spamhaus.org" not in first + rest  # 262,146 is within Spamhaus' 300,000
+
+
+def test_shards_cover_the_fleet_once_into_one_database(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    fleet = targets_file(tmp_path, f"{AUDITED} 81.2.71.0/26\n")
+    checked: list[str] = []
+    with LabDNSServer(LabWorld.from_text(lists_world(["spamcop"]))) as server:
+        for shard in ("1/3", "2/3", "3/3"):
+            done = audit(server, db, fleet, "--lists", "spamcop", "--shard", shard, "-f", "csv")
+            checked += [row.split(",")[1] for row in done.stdout.splitlines()[1:]]
+    assert sorted(checked) == sorted(f"81.2.71.{i}" for i in range(64))  # each once
+    runs = audit_cli("history", "--db", db).stdout
+    assert all(re.search(rf"finished\s+{k}/3\s", runs) for k in (1, 2, 3))
+
+
+def test_targets_from_standard_input(tmp_path: Path) -> None:
+    with LabDNSServer(LabWorld.from_text(lists_world(["spamcop"]))) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "reputation", "audit", "-", "--only", "blocklists",
+             "--lists", "spamcop", "--nameserver", server.address, "--no-rdap",
+             "--db", f"sqlite:///{tmp_path / 'h.db'}", "--format", "jsonl"],
+            input=f"domain,ip\n{AUDITED},81.2.69.1\n{AUDITED},81.2.69.2\n",
+            capture_output=True, text=True, env=cli_env(), timeout=60,
+        )  # fmt: skip
+    assert [json.loads(line)["target"]["ip"] for line in done.stdout.splitlines()] in (
+        ["81.2.69.1", "81.2.69.2"], ["81.2.69.2", "81.2.69.1"],
+    )  # fmt: skip

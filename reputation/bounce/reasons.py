@@ -22,6 +22,8 @@ CURRENT_NAMES = {
     "speeding": "ratelimited",
 }
 _SPACE = re.compile(r"\s+")
+_CONTINUATION = re.compile(r"(?<![\w.])[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?")
+_GREETING = ("EHLO", "HELO", "INITIAL CONNECTION")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,14 @@ def by_name(name: str) -> Reason | None:
 
 
 def normalise(text: str) -> str:
-    return _SPACE.sub(" ", text).strip().lower()
+    """Lower case, one space, and a multi-line reply's continuation prefixes ("550-5.7.1 ")
+    taken out of the middle of the text so that its sentences read whole again."""
+    text = _SPACE.sub(" ", text).strip().lower()
+    first = _CONTINUATION.search(text)
+    if first is None:
+        return text
+    rest = _CONTINUATION.sub(" ", text[first.end() :])
+    return _SPACE.sub(" ", text[: first.end()] + rest)
 
 
 def classify(diagnostic: str, status: str, action: str = "", command: str = "") -> str:
@@ -74,6 +83,10 @@ def classify(diagnostic: str, status: str, action: str = "", command: str = "") 
         # Refused at MAIL FROM, the unknown address is the envelope sender (sisimai
         # reason/rejected.go: rejected is about the sender's address).
         return "rejected"
+    if command in _GREETING and found in (None, "userunknown", "hostunknown"):
+        # Refused before any address was given: the client itself (sisimai's last resort,
+        # reference/bounce.md §3.5: failure at HELO/EHLO is blocked).
+        return "blocked"
     if found == "hostunknown" and status.startswith("4."):
         # A temporary DNS failure is not proof that the domain does not exist (RFC 3463 §3.5:
         # X.4.3 directory server failure), sisimai's networkerror.

@@ -170,7 +170,7 @@ def _from_dsn(entry: dsn.DsnRecipient, block: str, section: str) -> Failure:
         diagnostic=diagnostic[: freetext.MAX_DIAGNOSTIC],
         command=command,
     )
-    failure.reason = reasons.classify(diagnostic, status, entry.action, command)
+    failure.reason = reasons.classify(diagnostic, status, entry.action, command, block)
     return failure
 
 

@@ -71,12 +71,18 @@ def normalise(text: str) -> str:
     return _SPACE.sub(" ", text[: first.end()] + rest)
 
 
-def classify(diagnostic: str, status: str, action: str = "", command: str = "") -> str:
-    """The reason for one failed recipient."""
+def classify(
+    diagnostic: str, status: str, action: str = "", command: str = "", context: str = ""
+) -> str:
+    """The reason for one failed recipient. `context`: the MTA's own words about the recipient,
+    read when the diagnostic alone names no reason (some MTAs cut long replies in the DSN)."""
     if status.startswith("2.") or action in ("delivered", "relayed", "expanded"):
         return "delivered"
     text = normalise(diagnostic)
     found = _by_text(text) if text else None
+    if found is None and context:
+        text = normalise(context)
+        found = _by_text(text)
     if found == "userunknown" and _filtered(status, command):
         return "filtered"
     if found in ("userunknown", "hostunknown") and command == "MAIL FROM":
@@ -87,9 +93,9 @@ def classify(diagnostic: str, status: str, action: str = "", command: str = "") 
         # Refused before any address was given: the client itself (sisimai's last resort,
         # reference/bounce.md §3.5: failure at HELO/EHLO is blocked).
         return "blocked"
-    if found == "hostunknown" and status.startswith("4."):
+    if found == "hostunknown" and (status.startswith("4.") or "try again" in text):
         # A temporary DNS failure is not proof that the domain does not exist (RFC 3463 §3.5:
-        # X.4.3 directory server failure), sisimai's networkerror.
+        # X.4.3 directory server failure; Postfix says "try again"), sisimai's networkerror.
         return "networkerror"
     if found:
         return found

@@ -13,6 +13,7 @@ from typing import Any
 from reputation import blocklists, facts, providers, remedies
 from reputation.checks import CHECKS, static_ip
 from reputation.context import Context, Options
+from reputation.dns.deadline import backstop
 from reputation.dns.resolver import Resolver
 from reputation.inputs import (
     BadInput,
@@ -21,6 +22,8 @@ from reputation.inputs import (
     parse_ip,
     parse_nameserver,
     parse_selector,
+    parse_spf_sender,
+    spf_domain,
 )
 from reputation.knowledge import reserved_suffix, special_range
 from reputation.protocols import spf
@@ -154,7 +157,7 @@ async def _lookup_in_time(
     deadline: float,
 ) -> list[BlocklistResult]:
     try:
-        async with asyncio.timeout(deadline):
+        async with backstop(deadline):
             return await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
     except TimeoutError:
         detail = f"not completed within {deadline:g}s"
@@ -182,7 +185,7 @@ async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckRe
             module.ID, Status.SKIP, message, [Finding(Status.SKIP, message, [], "reserved_name")]
         )
     try:
-        async with asyncio.timeout(deadline):
+        async with backstop(deadline):
             return await module.run(ctx)
     except TimeoutError:
         message = f"not completed within {deadline:g}s: DNS answers too slow"
@@ -214,7 +217,7 @@ def explain_spf(
         raise BadInput("give --sender ADDRESS or --helo NAME: SPF needs an identity to check")
     literal_helo = helo is not None and helo.strip().startswith("[")
     if helo is not None and not literal_helo:
-        helo = parse_domain(helo).ascii
+        helo = spf_domain(helo)
     if sender is None and literal_helo:
         # RFC 7208 §2.3: an address-literal HELO has no domain to check.
         return spf.SpfResult(spf.SpfCode.NONE, "helo", helo or "", "the HELO is an address literal")
@@ -224,16 +227,4 @@ def explain_spf(
 
 def _spf_sender(sender: str | None) -> str | None:
     """MAIL FROM as given: an address, a bare domain, or empty / <> for the null sender."""
-    text = (sender or "").strip()
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].strip()
-    if not text:
-        return None
-    if "@" not in text:
-        return parse_domain(text).ascii
-    local, _, domain = text.rpartition("@")
-    if not local or "@" in local.strip('"'):
-        raise BadInput(f"invalid sender {sender!r}: expected local-part@domain")
-    if not domain:
-        raise BadInput(f"invalid sender {sender!r}: no domain after '@'")
-    return f"{local}@{parse_domain(domain).ascii}"
+    return parse_spf_sender(sender)

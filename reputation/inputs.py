@@ -128,3 +128,59 @@ def _port(original: str, text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise BadInput(f"invalid nameserver {original!r}: port {text!r} is not 1-65535")
     return int(text)
+
+
+# ---------------------------------------------------------------- SPF identities (RFC 7208)
+
+
+def split_sender(text: str | None) -> tuple[str, str] | None:
+    """MAIL FROM as a receiver reads it: (local-part, domain), or None for the null sender.
+
+    Angle brackets and surrounding space are dropped; a bare domain, or an address without a
+    local-part, is postmaster at that domain (§4.3); the domain is read by `spf_domain`.
+    The CLI and the library both read senders with this function; `parse_spf_sender` adds
+    what a person typing one must be told about.
+    """
+    raw = _text("sender", "" if text is None else text).strip()
+    if raw.startswith("<") and raw.endswith(">"):
+        raw = raw[1:-1].strip()
+    if not raw:
+        return None
+    local, _, domain = raw.rpartition("@")
+    return local or "postmaster", spf_domain(domain)
+
+
+def spf_domain(text: str) -> str:
+    """A domain or HELO name as SPF evaluates it: without surrounding space or one trailing dot,
+    lower-cased, an IDN in ASCII. What cannot be made a DNS name is left for check_host(),
+    which answers "none" for it (§4.3)."""
+    name = _text("domain", text).strip()
+    if name.endswith(".") and name != ".":
+        name = name[:-1]
+    if name.startswith("["):  # an address literal HELO
+        return name
+    if not name.isascii():
+        try:
+            return parse_domain(name).ascii
+        except BadInput:
+            return name
+    return name.lower()
+
+
+def parse_spf_sender(text: str | None) -> str | None:
+    """A MAIL FROM typed by a person: local@domain with a valid domain, or None (null sender)."""
+    parts = split_sender(text)
+    if parts is None:
+        return None
+    local, domain = parts
+    if "@" in local.strip('"'):
+        raise BadInput(f"invalid sender {text!r}: expected local-part@domain")
+    if not domain:
+        raise BadInput(f"invalid sender {text!r}: no domain after '@'")
+    return f"{local}@{parse_domain(domain).ascii}"
+
+
+def _text(what: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise BadInput(f"invalid {what} {value!r}: expected text, not {type(value).__name__}")
+    return value

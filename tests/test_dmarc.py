@@ -414,7 +414,7 @@ def test_report_uris_are_parsed() -> None:
     assert uris[1].scheme == "https"
 
 
-def test_effective_policy_for_a_subdomain_with_invalid_sp_falls_back_to_none_with_rua() -> None:
+def test_an_invalid_sp_makes_the_whole_record_fall_back_to_none_with_rua() -> None:
     record = parse_record("v=DMARC1; p=reject; sp=quarantin; rua=mailto:d@example.com")
-    assert effective_policy(record, subdomain=True) == ("none", "sp invalid or missing, rua valid")
-    assert effective_policy(record, subdomain=False) == ("reject", "p")
+    assert effective_policy(record, subdomain=True) == ("none", "sp invalid, rua valid")
+    assert effective_policy(record, subdomain=False) == ("none", "sp invalid, rua valid")

@@ -25,6 +25,7 @@ import dns.rdatatype
 
 from reputation.dns.resolver import Answer, Outcome, Resolver
 from reputation.inputs import IPAddress
+from reputation.redaction import redact, remember
 from reputation.report import BlocklistResult, ListingStatus
 
 SCHEMA_VERSION = 1
@@ -132,6 +133,7 @@ class Blocklist:
     errors: tuple[ErrorCode, ...] = ()
     status_source: str = ""
     access_source: str = ""
+    free_queries_per_day: int = 0  # 0: no documented limit
 
     @property
     def retired(self) -> bool:
@@ -160,7 +162,10 @@ class Blocklist:
     def key(self, env: Mapping[str, str]) -> str | None:
         if not self.key_env:
             return None
-        return env.get(self.key_env, "").strip() or None
+        key = env.get(self.key_env, "").strip() or None
+        if key:
+            remember(self.key_env, key)  # never printed: see reputation.redaction
+        return key
 
     def effective_zone(self, env: Mapping[str, str]) -> str:
         key = self.key(env)
@@ -255,7 +260,7 @@ _LIST_KEYS = {
     "id", "name", "operator", "zone", "subject", "status", "status_date", "status_note",
     "status_source", "default", "match", "access", "access_source", "public_resolvers_refused",
     "key_env", "key_zone", "requires_key", "test_listed", "test_clean", "lookup_url",
-    "removal_url", "sources", "code", "bit", "error",
+    "removal_url", "sources", "code", "bit", "error", "free_queries_per_day",
 }  # fmt: skip
 _CODE_KEYS = {"value", "meaning", "severity", "source", "unconfirmed"}
 _BIT_KEYS = {"bit", "meaning", "severity", "source", "unconfirmed"}
@@ -353,6 +358,7 @@ def _parse_list(entry: Any, index: int, origin: str) -> Blocklist:
         codes=tuple(_parse_code(c, table) for c in table.tables("code")),
         bits=tuple(_parse_bit(b, table) for b in table.tables("bit")),
         errors=tuple(_parse_error(e, table) for e in table.tables("error")),
+        free_queries_per_day=_free_limit(table),
     )
     _check_list(blocklist, table)
     return blocklist
@@ -376,6 +382,13 @@ def _check_list(blocklist: Blocklist, table: _Table) -> None:
     bits = [b.bit for b in blocklist.bits]
     if len(bits) != len(set(bits)):
         raise table.error("a bit is listed twice")
+
+
+def _free_limit(table: _Table) -> int:
+    limit = int(table._get("free_queries_per_day", int, False, 0))
+    if limit < 0 or (limit and not table.text("access_source")):
+        raise table.error("free_queries_per_day must be positive and sourced by access_source")
+    return limit
 
 
 def _check_unique(lists: list[Blocklist], origin: str) -> None:
@@ -825,11 +838,11 @@ def _result(
         codes=list(reading.codes),
         meanings=list(reading.meanings),
         severity=reading.severity,
-        txt=list(txt or []),
+        txt=[redact(line) for line in txt or []],
         removal_url=blocklist.removal_for(text),
-        detail=reading.detail,
+        detail=redact(reading.detail),
         list_id=blocklist.id,
-        remedy=reading.remedy,
+        remedy=redact(reading.remedy),
     )
 
 
@@ -884,7 +897,7 @@ async def _health_one(resolver: Resolver, blocklist: Blocklist, env: Mapping[str
     if blocklist.retired:
         since = f" since {blocklist.status_date}" if blocklist.status_date else ""
         detail = f"retired list{since}; {detail}"
-    return Health(blocklist.zone, blocklist.name, status, detail, blocklist.id)
+    return Health(blocklist.zone, blocklist.name, status, redact(detail), blocklist.id)
 
 
 Probe = tuple[str, Answer | None]

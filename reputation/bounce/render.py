@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from tabulate import tabulate
 
 from reputation.bounce.model import Analysis, Failure
-from reputation.render.text import printable
+from reputation.render.escape import inert
 
 _HOLDS = {True: "yes", False: "no", None: "unknown"}
 
@@ -50,17 +50,17 @@ def _lines(failure: Failure, checked: bool) -> list[tuple[str, str]]:
         rows.append(("still holds", f"{_HOLDS[failure.still_holds]}: {failure.finding}"))
     if failure.remedy:
         rows.append(("fix", failure.remedy))
-    return [(name, printable(value)) for name, value in rows]
+    return [(name, inert(value)) for name, value in rows]
 
 
 def _table(result: Analysis) -> str:
-    parts = [printable(_title(result))]
-    parts += [f"  note: {printable(note)}" for note in result.notes]
+    parts = [inert(_title(result))]
+    parts += [f"  note: {inert(note)}" for note in result.notes]
     checked = any(f.finding for f in result.recipients)
     for failure in result.recipients:
         rows = [[name, value[:300]] for name, value in _lines(failure, checked)]
         table = tabulate(rows, tablefmt="plain", maxcolwidths=[12, 84])
-        parts.append(f"  {printable(failure.address or '(no address)')}\n" + _indent(table, 4))
+        parts.append(f"  {inert(failure.address or '(no address)')}\n" + _indent(table, 4))
     return "\n".join(parts)
 
 

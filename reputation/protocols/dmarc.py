@@ -159,17 +159,28 @@ def policy_value(value: str | None) -> str | None:
 def effective_policy(record: DmarcRecord, *, subdomain: bool) -> tuple[str | None, str]:
     """The policy a receiver applies, and which tag it came from.
 
-    RFC 7489 §6.6.3: a subdomain that found its organisational domain's record takes sp (p when
-    sp is absent); a record whose applicable p or sp is missing or invalid counts as p=none when
-    rua holds a valid URI, and otherwise no DMARC policy applies (None).
+    RFC 7489 §6.6.3 step 6: a record whose p is missing or invalid, or whose sp is invalid (and,
+    with DMARCbis, whose np is invalid), falls back as a whole: it counts as p=none when rua
+    holds a valid URI, and otherwise no DMARC policy applies (None). Else a subdomain that found
+    its organisational domain's record takes sp (p when sp is absent).
     """
+    broken = _broken_policy_tag(record)
+    if broken is not None:
+        if record.rua:
+            return "none", f"{broken}, rua valid"
+        return None, broken
     name = "sp" if subdomain and record.tag("sp") is not None else "p"
-    value = record.sp if name == "sp" else record.p
-    if value is not None:
-        return value, name
-    if record.rua:
-        return "none", f"{name} invalid or missing, rua valid"
-    return None, name
+    return (record.sp if name == "sp" else record.p), name
+
+
+def _broken_policy_tag(record: DmarcRecord) -> str | None:
+    """Which policy tag makes the record fall back, in words, or None when all are usable."""
+    if record.p is None:
+        return "p invalid or missing"
+    for name in ("sp", "np"):
+        if record.tag(name) is not None and getattr(record, name) is None:
+            return f"{name} invalid"
+    return None
 
 
 def parse_report_uris(tag: str, value: str) -> tuple[list[ReportUri], list[Problem]]:
@@ -225,13 +236,10 @@ def _is_host_name(name: str) -> bool:
 def _check_policy(tag: str, value: str) -> list[Problem]:
     if policy_value(value) is not None:
         return []
-    consequence = ""
-    if tag in ("p", "sp"):
-        applies = "the domain" if tag == "p" else "subdomains"
-        consequence = (
-            f"; for {applies}, receivers act as if p=none when rua is valid and apply no DMARC "
-            "at all otherwise (RFC 7489 §6.6.3)"
-        )
+    consequence = (
+        "; the whole record then falls back: receivers act as if p=none when rua is valid and "
+        "apply no DMARC at all otherwise (RFC 7489 §6.6.3 step 6)"
+    )
     return [_error(f"{tag}={value} is not none, quarantine or reject{consequence}")]
 
 

@@ -27,7 +27,7 @@ import dns.name
 
 from reputation import facts
 from reputation.dns.resolver import Answer, Resolver, display_name
-from reputation.inputs import IPAddress
+from reputation.inputs import IPAddress, spf_domain, split_sender
 
 MAX_LOOKUPS = 10
 MAX_VOID_LOOKUPS = 2
@@ -797,14 +797,16 @@ async def evaluate(
 ) -> SpfResult:
     """Check the MAIL FROM identity, or with an empty sender the HELO identity (§2.3, §2.4).
 
-    A sender without '@' is taken as a domain (local-part "postmaster").
+    A sender without '@', or without a local-part, is postmaster at that domain; senders and
+    HELO names are read by the same rules as on the command line (`inputs.split_sender`).
     """
-    mail_from = (sender or "").strip().removeprefix("<").removesuffix(">")
-    greeting = (helo or "").strip()
-    if mail_from:
-        domain = mail_from.rpartition("@")[2]
-        address = mail_from if "@" in mail_from else f"postmaster@{mail_from}"
-        return await check_host(resolver, ip, domain, address, greeting, identity="mailfrom")
+    mail_from = split_sender(sender)
+    greeting = spf_domain(helo or "")
+    if mail_from is not None:
+        local, domain = mail_from
+        return await check_host(
+            resolver, ip, domain, f"{local}@{domain}", greeting, identity="mailfrom"
+        )
     if not greeting:
         why = "no MAIL FROM and no HELO name: there is no identity to check"
         step = SpfStep(0, "", why, result=SpfCode.NONE, note=why)

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import TextIO
 
 from reputation.render import json_render, markdown, table
-from reputation.render.text import printable_copy
+from reputation.render.escape import inert_copy
 from reputation.report import Report
 
 
@@ -25,12 +25,12 @@ def use_colour(stream: TextIO = sys.stdout) -> bool:
 
 
 def render(report: Report, fmt: Format, colour: bool = False) -> str:
-    """The report in `fmt`; text formats never pass control characters from DNS to a terminal."""
+    """The report in `fmt`; text from DNS is made inert (see render.escape) in every format."""
     renderers: dict[Format, Callable[[Report, bool], str]] = {
         Format.TABLE: table.render,
         Format.JSON: json_render.render,
         Format.MARKDOWN: markdown.render,
     }
-    if fmt is not Format.JSON:  # JSON escapes them itself
-        report = printable_copy(report)
+    if fmt is Format.TABLE:  # Markdown and JSON escape in their own syntax
+        report = inert_copy(report)
     return renderers[fmt](report, colour)

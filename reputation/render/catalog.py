@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
+from reputation.render.escape import inert, markdown_text
 from reputation.render.json_render import dumps
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ def providers(items: Sequence[Provider], fmt: str, rules: bool) -> str:
             for p in items
         ]
         headers = ["id", "name", "rules", "blocklists", "postmaster"]
-        return tabulate(rows, headers=headers, tablefmt=tablefmt, maxcolwidths=[10, 20, 5, 24, 36])
+        return tabulate(
+            _cells(rows, fmt), headers=headers, tablefmt=tablefmt, maxcolwidths=[10, 20, 5, 24, 36]
+        )
     rows = [
         [
             p.id,
@@ -37,7 +40,9 @@ def providers(items: Sequence[Provider], fmt: str, rules: bool) -> str:
         for r in p.rules
     ]
     headers = ["provider", "rule", "when", "outcome", "reply"]
-    return tabulate(rows, headers=headers, tablefmt=tablefmt, maxcolwidths=[9, 16, 20, 7, 34])
+    return tabulate(
+        _cells(rows, fmt), headers=headers, tablefmt=tablefmt, maxcolwidths=[9, 16, 20, 7, 34]
+    )
 
 
 def blocklists(items: Sequence[Blocklist], fmt: str) -> str:
@@ -56,7 +61,10 @@ def blocklists(items: Sequence[Blocklist], fmt: str) -> str:
     ]
     headers = ["zone", "name", "subject", "status", "default", "access"]
     return tabulate(
-        rows, headers=headers, tablefmt=_tablefmt(fmt), maxcolwidths=[26, 18, 9, 7, 7, 18]
+        _cells(rows, fmt),
+        headers=headers,
+        tablefmt=_tablefmt(fmt),
+        maxcolwidths=[26, 18, 9, 7, 7, 18],
     )
 
 
@@ -70,11 +78,17 @@ def health(results: Sequence[Health], fmt: str) -> str:
         )
     rows = [[h.zone, h.status, h.detail] for h in results]
     return tabulate(
-        rows,
+        _cells(rows, fmt),
         headers=["zone", "health", "detail"],
         tablefmt=_tablefmt(fmt),
         maxcolwidths=[28, 16, 50],
     )
+
+
+def _cells(rows: list[list[object]], fmt: str) -> list[list[str]]:
+    """Every cell inert; in Markdown also shown literally (see render.escape)."""
+    escape = markdown_text if fmt == "markdown" else inert
+    return [[escape(str(cell)) for cell in row] for row in rows]
 
 
 def _tablefmt(fmt: str) -> str:

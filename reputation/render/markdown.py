@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from reputation.render.escape import markdown_code, markdown_text
 from reputation.render.text import (
     headline,
     listing_counts,
@@ -16,7 +17,7 @@ from reputation.report import Report
 
 def render(report: Report, colour: bool = False) -> str:
     out = [
-        f"## reputation check: {headline(report)}",
+        f"## reputation check: {markdown_text(headline(report))}",
         "",
         f"**Verdict: {str(report.verdict).upper()}** ({report.duration_ms} ms, {report.started_at})",
         "",
@@ -28,10 +29,10 @@ def render(report: Report, colour: bool = False) -> str:
     if problems:
         out += ["", "### Findings", ""]
         for check_id, status, message, evidence in problems:
-            out.append(f"- **{status}** `{check_id}`: {_escape(message)}")
-            out += [f"  - `{line}`" for line in evidence]
+            out.append(f"- **{status}** {markdown_code(check_id)}: {markdown_text(message)}")
+            out += [f"  - {markdown_code(line)}" for line in evidence]
     if report.blocklists:
-        out += ["", "### Blocklists", "", listing_counts(report.blocklists), ""]
+        out += ["", "### Blocklists", "", markdown_text(listing_counts(report.blocklists)), ""]
         rows = [
             [b.zone, b.status, "; ".join(b.meanings) or b.detail, b.removal_url]
             for b in listing_order(report.blocklists)
@@ -57,17 +58,13 @@ def render(report: Report, colour: bool = False) -> str:
     remedies = remedy_lines(report)
     if remedies:
         out += ["", "### What to fix", ""]
-        out += [f"{i}. {_escape(line)}" for i, line in enumerate(remedies, 1)]
+        out += [f"{i}. {markdown_text(line)}" for i, line in enumerate(remedies, 1)]
     if report.unverified:
         out += ["", "### Could not verify", ""]
-        out += [f"- {_escape(line)}" for line in report.unverified]
+        out += [f"- {markdown_text(line)}" for line in report.unverified]
     return "\n".join(out) + "\n"
 
 
 def _table(headers: list[str], rows: list[list[object]]) -> str:
-    cleaned = [[_escape(str(cell)).replace("\n", " ") for cell in row] for row in rows]
-    return tabulate(cleaned, headers=headers, tablefmt="github")
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    cleaned = [[markdown_text(str(cell)) for cell in row] for row in rows]
+    return tabulate(cleaned, headers=headers, tablefmt="github", disable_numparse=True)

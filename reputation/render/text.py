@@ -2,36 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-import re
-from enum import Enum
-from typing import Any
-
 from reputation.report import BlocklistResult, ListingStatus, Report, Status
-
-# C0 and C1 controls (but newline): a TXT record may carry terminal escape sequences.
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def printable_copy(value: Any) -> Any:
-    """A copy of a report (or any part of one) with every string made printable."""
-    if isinstance(value, Enum):  # statuses are str enums: keep them what they are
-        return value
-    if isinstance(value, str):
-        return printable(value)
-    if isinstance(value, list):
-        return [printable_copy(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: printable_copy(getattr(value, f.name)) for f in dataclasses.fields(value)
-        }
-        return dataclasses.replace(value, **changes)
-    return value
-
 
 ANSI = {
     "pass": "32", "accept": "32", "clean": "32",

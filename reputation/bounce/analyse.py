@@ -183,7 +183,9 @@ def _from_text(
             blocks[address.lower()] = section
     failures = []
     for address, block in blocks.items():
-        diagnostic = _diagnostic_text(block) or _diagnostic_text(section)
+        wrapped = fmt.diagnostic.search(block) if fmt and fmt.diagnostic else None
+        diagnostic = mime.unfold(wrapped.group("text")) if wrapped else ""
+        diagnostic = diagnostic or _diagnostic_text(block) or _diagnostic_text(section)
         reply = smtptext.reply_code(diagnostic)
         status = smtptext.prefer_status("", diagnostic, reply)
         command = smtptext.command(block) or (fmt.command if fmt else "")

@@ -32,6 +32,7 @@ class Format:
     recipient: tuple[re.Pattern[str], ...]
     reason: str = ""
     command: str = ""
+    diagnostic: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -54,6 +55,7 @@ def formats() -> tuple[tuple[Format, ...], tuple[re.Pattern[str], ...]]:
             recipient=tuple(re.compile(p) for p in entry["recipient"]),
             reason=entry.get("reason", ""),
             command=entry.get("command", ""),
+            diagnostic=re.compile(entry["diagnostic"]) if entry.get("diagnostic") else None,
         )
         for entry in data["format"]
     )

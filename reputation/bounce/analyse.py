@@ -170,7 +170,7 @@ def _from_dsn(entry: dsn.DsnRecipient, block: str, section: str) -> Failure:
         diagnostic=diagnostic[: freetext.MAX_DIAGNOSTIC],
         command=command,
     )
-    failure.reason = reasons.classify(diagnostic, status, entry.action, command, block)
+    failure.reason = reasons.classify(diagnostic, status, entry.action, command, block or section)
     return failure
 
 
@@ -199,7 +199,7 @@ def _from_text(
             diagnostic=diagnostic[: freetext.MAX_DIAGNOSTIC],
             command=command,
         )
-        failure.reason = reasons.classify(diagnostic, status, action, command)
+        failure.reason = reasons.classify(diagnostic, status, action, command, section)
         if fmt and fmt.reason and failure.reason in ("onhold", "undefined"):
             failure.reason = fmt.reason
         failures.append(failure)

@@ -35,6 +35,7 @@ class Reason:
     source: str
     statuses: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
+    local: tuple[re.Pattern[str], ...] = ()
 
 
 @cache
@@ -51,6 +52,7 @@ def reasons() -> tuple[Reason, ...]:
             patterns=tuple(
                 re.compile(p) for p in [*entry["patterns"], *entry.get("faq_patterns", [])]
             ),
+            local=tuple(re.compile(p) for p in entry.get("local_patterns", [])),
         )
         for entry in data["reason"]
     )
@@ -78,11 +80,16 @@ def classify(
     read when the diagnostic alone names no reason (some MTAs cut long replies in the DSN)."""
     if status.startswith("2.") or action in ("delivered", "relayed", "expanded"):
         return "delivered"
-    text = normalise(diagnostic)
-    found = _by_text(text) if text else None
-    if found is None and context:
-        text = normalise(context)
-        found = _by_text(text)
+    found: str | None = None
+    for source in (diagnostic, context):
+        text = normalise(source)
+        local = next((r.name for r in reasons() if any(p.search(text) for p in r.local)), None)
+        if local:
+            return local
+        found = _by_text(text) if text else None
+        if found:
+            break
+    text = normalise(diagnostic or context)
     if found == "userunknown" and _filtered(status, command):
         return "filtered"
     if found in ("userunknown", "hostunknown") and command == "MAIL FROM":

@@ -23,6 +23,7 @@ CURRENT_NAMES = {
 }
 _SPACE = re.compile(r"\s+")
 _CONTINUATION = re.compile(r"(?<![\w.])[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?")
+_TRANSCRIPT = re.compile(r"<<<|>>>")  # sendmail's transcript arrows
 _GREETING = ("EHLO", "HELO", "INITIAL CONNECTION")
 
 
@@ -65,7 +66,7 @@ def by_name(name: str) -> Reason | None:
 def normalise(text: str) -> str:
     """Lower case, one space, and a multi-line reply's continuation prefixes ("550-5.7.1 ")
     taken out of the middle of the text so that its sentences read whole again."""
-    text = _SPACE.sub(" ", text).strip().lower()
+    text = _SPACE.sub(" ", _TRANSCRIPT.sub(" ", text)).strip().lower()
     first = _CONTINUATION.search(text)
     if first is None:
         return text
@@ -100,7 +101,7 @@ def classify(
         # Refused before any address was given: the client itself (sisimai's last resort,
         # reference/bounce.md §3.5: failure at HELO/EHLO is blocked).
         return "blocked"
-    if found == "hostunknown" and (status.startswith("4.") or "try again" in text):
+    if found == "hostunknown" and (status.startswith("4.") or "not found, try again" in text):
         # A temporary DNS failure is not proof that the domain does not exist (RFC 3463 §3.5:
         # X.4.3 directory server failure; Postfix says "try again"), sisimai's networkerror.
         return "networkerror"

@@ -188,6 +188,9 @@ def _from_text(
         diagnostic = diagnostic or _diagnostic_text(block) or _diagnostic_text(section)
         reply = smtptext.reply_code(diagnostic)
         status = smtptext.prefer_status("", diagnostic, reply)
+        if not status and len(blocks) == 1:  # the one recipient: the report's code is its own
+            reply = reply or smtptext.reply_code(section)
+            status = smtptext.prefer_status("", section, reply)
         command = smtptext.command(block) or (fmt.command if fmt else "")
         action = "delayed" if re.search(r"\bdelay|will be retried|warning", section, re.I) else ""
         failure = Failure(

@@ -112,11 +112,17 @@ def classify(
 
 def _filtered(status: str, command: str) -> bool:
     """A "no such user" answer that is the recipient's filter speaking (sisimai
-    reason/userunknown.go and filtered.go): an unknown user is believed when the answer was
-    to RCPT, or when the status is about addressing (X.1.x) or says nothing else (X.0.x, and
-    X.3.x/X.5.x, which many servers misuse). Given to DATA, with a mailbox or policy status
-    (X.2.x, X.7.x), or with neither a command nor a status, it is a filter."""
-    return command != "RCPT TO" and status[2:4] not in ("1.", "0.", "3.", "5.")
+    reason/userunknown.go and filtered.go): never when the answer was to RCPT; always with a
+    mailbox or policy status (X.2.x, X.7.x); after DATA unless the status is specific; and
+    when nothing (neither command nor status) pins it on the address."""
+    subject = status[2:4]
+    if command == "RCPT TO":
+        return False
+    if subject in ("2.", "7."):
+        return True
+    if command == "DATA":
+        return subject in ("", "0.")
+    return not subject
 
 
 def _by_text(text: str) -> str | None:

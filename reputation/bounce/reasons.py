@@ -37,6 +37,7 @@ class Reason:
     statuses: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
     local: tuple[re.Pattern[str], ...] = ()
+    mail_from: tuple[re.Pattern[str], ...] = ()
 
 
 @cache
@@ -54,6 +55,7 @@ def reasons() -> tuple[Reason, ...]:
                 re.compile(p) for p in [*entry["patterns"], *entry.get("faq_patterns", [])]
             ),
             local=tuple(re.compile(p) for p in entry.get("local_patterns", [])),
+            mail_from=tuple(re.compile(p) for p in entry.get("mail_from_patterns", [])),
         )
         for entry in data["reason"]
     )
@@ -87,10 +89,13 @@ def classify(
         local = next((r.name for r in reasons() if any(p.search(text) for p in r.local)), None)
         if local:
             return local
-        found = _by_text(text) if text else None
+        if command == "MAIL FROM":
+            found = next((r.name for r in reasons() if any(p.search(text) for p in r.mail_from)), None)
+        found = found or (_by_text(text) if text else None)
         if found:
             break
     text = normalise(diagnostic or context)
+    found = found or _by_status(status)
     if found == "userunknown" and _filtered(status, command):
         return "filtered"
     if found in ("userunknown", "hostunknown") and command == "MAIL FROM":
@@ -105,9 +110,7 @@ def classify(
         # A temporary DNS failure is not proof that the domain does not exist (RFC 3463 §3.5:
         # X.4.3 directory server failure; Postfix says "try again"), sisimai's networkerror.
         return "networkerror"
-    if found:
-        return found
-    return _by_status(status) or _by_class(status, action, text)
+    return found or _by_class(status, action, text)
 
 
 def _filtered(status: str, command: str) -> bool:

@@ -36,7 +36,7 @@ class Reason:
     source: str
     statuses: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
-    local: tuple[re.Pattern[str], ...] = ()
+    decisive: tuple[re.Pattern[str], ...] = ()
     mail_from: tuple[re.Pattern[str], ...] = ()
 
 
@@ -54,7 +54,7 @@ def reasons() -> tuple[Reason, ...]:
             patterns=tuple(
                 re.compile(p) for p in [*entry["patterns"], *entry.get("faq_patterns", [])]
             ),
-            local=tuple(re.compile(p) for p in entry.get("local_patterns", [])),
+            decisive=tuple(re.compile(p) for p in entry.get("decisive_patterns", [])),
             mail_from=tuple(re.compile(p) for p in entry.get("mail_from_patterns", [])),
         )
         for entry in data["reason"]
@@ -86,11 +86,15 @@ def classify(
     found: str | None = None
     for source in (diagnostic, context):
         text = normalise(source)
-        local = next((r.name for r in reasons() if any(p.search(text) for p in r.local)), None)
-        if local:
-            return local
+        decisive = next(
+            (r.name for r in reasons() if any(p.search(text) for p in r.decisive)), None
+        )
+        if decisive:
+            return decisive
         if command == "MAIL FROM":
-            found = next((r.name for r in reasons() if any(p.search(text) for p in r.mail_from)), None)
+            found = next(
+                (r.name for r in reasons() if any(p.search(text) for p in r.mail_from)), None
+            )
         found = found or (_by_text(text) if text else None)
         if found:
             break

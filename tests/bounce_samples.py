@@ -204,3 +204,11 @@ Content-Type: text/plain; charset=x-unknown-charset
 
 <someone@example.org>: host mx.example.org[198.51.100.7] said: 550 5.1.1 User unknown
 """.encode()
+
+SES_BOUNCE = b"""From: no-reply@sns.amazonaws.com
+To: bounces@clean.net
+Subject: AWS Notification Message
+Content-Type: text/plain; charset=UTF-8
+
+{"Type" : "Notification", "Message" : "{\\"notificationType\\":\\"Bounce\\",\\"bounce\\":{\\"bounceType\\":\\"Permanent\\",\\"reportingMTA\\":\\"dsn; a1-2.smtp-out.amazonses.com\\",\\"bouncedRecipients\\":[{\\"emailAddress\\":\\"gone@example.org\\",\\"action\\":\\"failed\\",\\"status\\":\\"5.1.1\\",\\"diagnosticCode\\":\\"smtp; 550 5.1.1 user unknown\\"}]},\\"mail\\":{\\"source\\":\\"news@clean.net\\"}}"}
+"""

@@ -106,6 +106,20 @@ def test_free_text_bounces_name_recipient_reason_and_status(data, address, reaso
     assert result.recipients[0].status == status
 
 
+def test_amazon_ses_json_notification_is_read_field_by_field() -> None:
+    result = one(samples.SES_BOUNCE)
+    assert (result.kind, result.mta) == ("bounce", "Amazon SES")
+    [failure] = result.recipients
+    assert (failure.address, failure.status, failure.reply_code) == (
+        "gone@example.org",
+        "5.1.1",
+        "550",
+    )
+    assert failure.diagnostic == "550 5.1.1 user unknown"
+    assert failure.remote_mta == "a1-2.smtp-out.amazonses.com"
+    assert failure.reason == "userunknown"
+
+
 def test_feedback_report_and_auto_reply_are_not_bounces() -> None:
     feedback = one(samples.ARF)
     assert (feedback.kind, feedback.is_bounce) == ("feedback", False)

@@ -6,7 +6,7 @@ import re
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-from reputation.bounce import dsn, freetext, links, mime, reasons, smtptext
+from reputation.bounce import dsn, freetext, links, mime, reasons, ses, smtptext
 from reputation.bounce.model import Analysis, Failure, Sender
 from reputation.bounce.reading import Input
 
@@ -43,7 +43,10 @@ def analyse(item: Input) -> Analysis:
         result.notes.append("damaged MIME structure: " + ", ".join(item.defects))
     message = item.message
     text = mime.body_text(message)
-    if _is_feedback(message, text):
+    notice = ses.read(text) if "notificationType" in text else None
+    if notice is not None:
+        _read_ses(notice, result)
+    elif _is_feedback(message, text):
         result.kind = "feedback"
         result.recipients = [_feedback_recipient(message, text)]
     elif _is_autoreply(message):
@@ -149,6 +152,19 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
         result.kind = "bounce"
     else:
         result.kind, result.recipients = "other", []
+
+
+def _read_ses(notice: ses.Notice, result: Analysis) -> None:
+    result.mta = "Amazon SES"
+    if notice.kind == "Complaint":
+        result.kind = "feedback"
+        result.recipients = [
+            Failure(address=r.address, reason="feedback", diagnostic="feedback report: abuse")
+            for r in notice.recipients
+        ]
+        return
+    result.kind = "bounce" if notice.kind == "Bounce" else "other"
+    result.recipients = [_from_dsn(entry, "", "") for entry in notice.recipients]
 
 
 def _has_smtp_failure(text: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import re
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -32,6 +33,7 @@ _FAILURE_TEXT = re.compile(
     r"送信できませんでした|配信できませんでした|无法投递|退信",
     re.I,
 )
+_HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
 _DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery (?:subsystem|system)|bounce", re.I)
 
 
@@ -126,7 +128,9 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
     result.mta = fmt.name if fmt else ""
     section = freetext.report_section(text, fmt)
     exclude = _senders(message)
-    in_text = {r.address.lower(): r.text for r in freetext.recipients(section, fmt, exclude)}
+    own = {a.lower() for _, a in getaddresses(mime.headers(message, "From")) if "@" in a}
+    found = freetext.recipients(section, fmt, exclude, own)
+    in_text = {r.address.lower(): r.text for r in found}
     parts = mime.report_parts(message)
     reports = [dsn.parse(part) for part in parts]
     if not parts and re.search(r"^Final-Recipient:", text, re.M | re.I):
@@ -243,11 +247,23 @@ def _failed_header(message: Message) -> list[str]:
 
 
 def _returned_to(message: Message) -> list[str]:
-    returned = mime.returned_message(message)
+    returned = _returned(message)
     if returned is None:
         return []
     found = [a for _, a in getaddresses(mime.headers(returned, "To")) if "@" in a]
     return found[:1] if len(found) == 1 else []
+
+
+def _returned(message: Message) -> Message | None:
+    """The returned message: an attached part, or the text after the report's end marker."""
+    attached = mime.returned_message(message)
+    if attached is not None:
+        return attached
+    text = mime.body_text(message)
+    rest = text[len(freetext.report_section(text, None)) :].lstrip()
+    if not _HEADER_LINE.match(rest):  # skip the marker line ("--- Below this line ...")
+        rest = rest.split("\n", 1)[-1].lstrip("\n")
+    return email.message_from_string(rest) if _HEADER_LINE.match(rest) else None
 
 
 def _senders(message: Message) -> set[str]:
@@ -257,7 +273,7 @@ def _senders(message: Message) -> set[str]:
         *mime.headers(message, "To"),
         *mime.headers(message, "Return-Path"),
     ]
-    returned = mime.returned_message(message)
+    returned = _returned(message)
     if returned is not None:
         values += mime.headers(returned, "From") + mime.headers(returned, "Return-Path")
         values += mime.headers(returned, "Sender")
@@ -271,7 +287,7 @@ def _senders(message: Message) -> set[str]:
 
 def _sender(message: Message, result: Analysis) -> Sender:
     sender = Sender()
-    returned = mime.returned_message(message)
+    returned = _returned(message)
     envelope = _envelope_sender(message, returned)
     sender.domain = envelope.rpartition("@")[2].lower()
     for failure in result.recipients:

@@ -83,9 +83,16 @@ def report_section(text: str, fmt: Format | None) -> str:
     return text[:end]
 
 
-def recipients(section: str, fmt: Format | None, exclude: set[str]) -> list[TextRecipient]:
-    """Failed recipients in the report text, each with the text that concerns it."""
-    spots = _format_spots(section, fmt, exclude) or _generic_spots(section, exclude)
+def recipients(
+    section: str, fmt: Format | None, exclude: set[str], exclude_named: set[str] | None = None
+) -> list[TextRecipient]:
+    """Failed recipients in the report text, each with the text that concerns it.
+
+    `exclude`: addresses that are never failed recipients when found by the generic scan (the
+    sender's); `exclude_named`: those never taken even where the MTA's own recipient line names
+    them (default: `exclude`)."""
+    named = exclude if exclude_named is None else exclude_named
+    spots = _format_spots(section, fmt, named) or _generic_spots(section, exclude)
     # Each address owns its whole line (many MTAs write the error before the address), up to
     # the next line that names another of the failed addresses.
     lines = {address: _line_starts(section, address) for address, _ in spots}

@@ -50,7 +50,7 @@ def analyse(item: Input) -> Analysis:
         _read_ses(notice, result)
     elif _is_feedback(message, text):
         result.kind = "feedback"
-        result.recipients = [_feedback_recipient(message, text)]
+        result.recipients = _feedback_recipients(message, text)
     elif _is_autoreply(message):
         result.kind = "autoreply"
         sender = parseaddr(mime.header(message, "From"))[1]
@@ -96,24 +96,28 @@ def _looks_like_bounce(message: Message) -> bool:
     )
 
 
-def _feedback_recipient(message: Message, text: str) -> Failure:
+def _feedback_recipients(message: Message, text: str) -> list[Failure]:
+    """One record per complained-about recipient (RFC 5965 Original-Rcpt-To, repeatable; or
+    Removal-Recipient; or the returned message's To), "" when the report names none."""
     part = mime.feedback_part(message)
     fields = mime.part_text(part) if part is not None else text
     if part is not None and isinstance(part.get_payload(), list):
         fields = "\n".join(f"{k}: {v}" for block in part.get_payload() for k, v in block.items())
-    address = ""
+    addresses: list[str] = []
     for name in ("Original-Rcpt-To", "Removal-Recipient"):
-        match = re.search(rf"^{name}:\s*<?([^>\s]+@[^>\s]+)", fields, re.M | re.I)
-        if match:
-            address = match.group(1)
+        addresses = re.findall(rf"^{name}:\s*<?([^>\s]+@[^>\s]+)", fields, re.M | re.I)
+        if addresses:
             break
-    if not address:
+    if not addresses:
         returned = mime.returned_message(message)
-        if returned is not None:
-            address = parseaddr(mime.header(returned, "To"))[1]
+        to = parseaddr(mime.header(returned, "To"))[1] if returned is not None else ""
+        addresses = [to if "@" in to else ""]
     found = re.search(r"^Feedback-Type:\s*([\w-]+)", fields, re.M | re.I)
     kind = found.group(1).lower() if found else "abuse"
-    return Failure(address=address, reason="feedback", diagnostic=f"feedback report: {kind}")
+    return [
+        Failure(address=address, reason="feedback", diagnostic=f"feedback report: {kind}")
+        for address in dict.fromkeys(addresses)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def _table(result: Analysis) -> str:
     checked = any(f.finding or f.still_holds is not None for f in result.recipients)
     for failure in result.recipients:
         rows = [[name, value[:300]] for name, value in _lines(failure, checked)]
-        table = tabulate(rows, tablefmt="plain", maxcolwidths=[12, 84])
+        table = tabulate(rows, tablefmt="plain", maxcolwidths=[12, 80])
         parts.append(f"  {inert(failure.address or '(no address)')}\n" + _indent(table, 4))
     return "\n".join(parts)
 

@@ -28,6 +28,8 @@ async def lookup(
     targets = _targets(blocklist, ip, domain)
     if blocklist.requires_key and blocklist.key_env and not blocklist.key(env):
         return [_skipped(blocklist, subject, text) for subject, text in targets]
+    if len(targets) == 1:  # the usual case: no gather, no extra task
+        return [await _lookup_one(resolver, blocklist, *targets[0], env)]
     asks = (_lookup_one(resolver, blocklist, subject, text, env) for subject, text in targets)
     return list(await asyncio.gather(*asks))
 

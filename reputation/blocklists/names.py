@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 import dns.name
 
 
+@functools.lru_cache(maxsize=4096)  # every list asks about the same few addresses
 def query_name(ip_or_domain: str, subject: str) -> str:
     """The name to put before the zone: reversed octets, reversed nibbles, or the domain."""
     if subject == "domain":
@@ -41,6 +43,7 @@ def is_ip(text: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1024)
 def point_name(point: str, zone: str) -> str:
     """The full name of a test point (an IP address or a name) in `zone`."""
     return f"{query_name(point, 'ip' if is_ip(point) else 'domain')}.{zone}"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from reputation.checks.descriptor import Check, Code
+from reputation.checks.descriptor import Check
 from reputation.context import Context
 from reputation.dns.cache import Querier
 from reputation.dns.resolver import Answer
@@ -29,59 +29,58 @@ from reputation.protocols.dkim import (
 )
 from reputation.report import CheckResult, Finding, Status
 
+ID = "dkim"
+# Each finding code, its usual status, and what leaves it undecided (default: undecided_by).
+FINDINGS = """
+    dkim_found             pass
+    dkim_not_found         warn
+    dkim_selector_missing  warn
+    dkim_selector_invalid  warn
+    dkim_revoked           fail
+    dkim_weak_key          warn
+    dkim_invalid           fail
+    dkim_testing           warn
+    dkim_multiple          warn
+    dkim_unverified        error
+    dkim_probe_unverified  skip
+    """
+
+REMEDIES = {
+    "dkim_not_found": "Find your selector in the s= tag of the DKIM-Signature header of a "
+    "message you sent and re-run with --dkim-selector NAME; if there is "
+    "no such header, turn on DKIM signing at your mail provider (Gmail "
+    "requires SPF or DKIM from every sender, both from bulk senders).",
+    "dkim_selector_missing": "Publish the key for that selector at "
+    "<selector>._domainkey.<domain>, or check the name against "
+    "the s= tag of your DKIM-Signature headers.",
+    "dkim_selector_invalid": "Give the selector as it appears in the s= tag, e.g. "
+    "--dkim-selector s1.",
+    "dkim_revoked": "Publish the current key at that selector, or delete the revoked "
+    "record once no mail is signed with it.",
+    "dkim_weak_key": "Generate a 2048-bit RSA key and publish it under a new selector: "
+    "RFC 8301 forbids verifying with keys under 1024 bits and Gmail "
+    "requires at least 1024.",
+    "dkim_invalid": "Republish the key record exactly as your signer gives it: v=DKIM1; "
+    "k=rsa; p=<base64 public key>, tags separated by semicolons.",
+    "dkim_testing": "Remove t=y once DKIM works: verifiers treat mail signed in test mode "
+    "like unsigned mail.",
+    "dkim_multiple": "Publish a single key record per selector.",
+    "dkim_unverified": "Re-run when DNS answers.",
+}
+
 CHECK = Check(
-    "dkim",
+    ID,
+    FINDINGS,
+    REMEDIES,
     undecided_by=("dkim_unverified",),
     asks_domain_dns=True,
-    codes={
-        "dkim_found": Code(Status.PASS),
-        "dkim_not_found": Code(
-            Status.WARN,
-            "Find your selector in the s= tag of the DKIM-Signature header of a message "
-            "you sent and re-run with --dkim-selector NAME; if there is no such header, turn on "
-            "DKIM signing at your mail provider (Gmail requires SPF or DKIM from every sender, "
-            "both from bulk senders).",
-            # Selectors cannot be listed, so "no key at the common selectors" proves no
-            # absence of signing, unless the sender named its own selectors.
-            confirmed_by="dkim_selector_missing",
-            why="no DKIM key at the common selectors, but yours may have another name "
-            "(--dkim-selector)",
+    suggestive={
+        "dkim_not_found": (
+            "dkim_selector_missing",
+            "no DKIM key at the common selectors, but yours may have another name (--dkim-selector)",
         ),
-        "dkim_selector_missing": Code(
-            Status.WARN,
-            "Publish the key for that selector at <selector>._domainkey.<domain>, "
-            "or check the name against the s= tag of your DKIM-Signature headers.",
-        ),
-        "dkim_selector_invalid": Code(
-            Status.WARN,
-            "Give the selector as it appears in the s= tag, e.g. --dkim-selector s1.",
-        ),
-        "dkim_revoked": Code(
-            Status.FAIL,
-            "Publish the current key at that selector, or delete the revoked record once "
-            "no mail is signed with it.",
-        ),
-        "dkim_weak_key": Code(
-            Status.WARN,
-            "Generate a 2048-bit RSA key and publish it under a new selector: RFC 8301 "
-            "forbids verifying with keys under 1024 bits and Gmail requires at least 1024.",
-        ),
-        "dkim_invalid": Code(
-            Status.FAIL,
-            "Republish the key record exactly as your signer gives it: "
-            "v=DKIM1; k=rsa; p=<base64 public key>, tags separated by semicolons.",
-        ),
-        "dkim_testing": Code(
-            Status.WARN,
-            "Remove t=y once DKIM works: verifiers treat mail signed in test mode like "
-            "unsigned mail.",
-        ),
-        "dkim_multiple": Code(Status.WARN, "Publish a single key record per selector."),
-        "dkim_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
-        "dkim_probe_unverified": Code(Status.SKIP),
     },
 )
-ID = CHECK.id
 
 
 @dataclass(frozen=True)

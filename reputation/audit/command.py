@@ -152,6 +152,7 @@ async def _check_all(options: AuditOptions, audit: Audit, resumed: bool) -> None
         rdap=options.rdap,
         blocklists_file=options.blocklists_file,
         lists=options.lists,
+        lists_breaker=audit.breaker,
     ) as session:
 
         async def check(target: AuditTarget) -> Report:

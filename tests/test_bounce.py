@@ -161,6 +161,18 @@ def test_a_retired_list_is_named_as_retired_with_the_receiver_misconfigured() ->
     assert result.sender.ip == "81.2.69.142"
 
 
+def test_a_documented_provider_reply_names_its_rule_and_every_check_it_reads() -> None:
+    gmail_dmarc = (
+        "550 5.7.26 Unauthenticated email from clean.net is not accepted due to domain's DMARC "
+        "policy. Contact the administrator of clean.net domain if this was legitimate email."
+    )
+    result = one(samples.postfix_dsn(gmail_dmarc, recipient="someone@gmail.com"))
+    [failure] = result.recipients
+    assert (failure.provider, failure.reason, failure.side) == ("gmail", "authfailure", "sender")
+    assert failure.rule in ("dmarc-reject", "dmarc-reject-softfail-unsigned")
+    assert set(failure.checks_needed) == {"spf", "dmarc", "dkim"}
+
+
 def test_broken_mime_and_unknown_charset_are_read_with_a_note() -> None:
     result = one(samples.BROKEN_MIME)
     assert result.error == ""

@@ -39,9 +39,20 @@ def annotate(failure: Failure, sender: Sender) -> None:
     if rule is not None:
         failure.rule = rule.id
         failure.side = "sender"
-        failure.check = rule.when[0].check.split(":")[0] if rule.when else failure.check
-        if failure.check == "blocklist":
-            failure.check = "blocklists"
+        failure.checks_needed = rule_checks(rule)
+        failure.check = failure.checks_needed[0] if failure.checks_needed else failure.check
+    elif failure.check:
+        failure.checks_needed = [failure.check]
+
+
+def rule_checks(rule: Rule) -> list[str]:
+    """The checks whose findings a provider rule's conditions read ("ipv6" needs none)."""
+    names = []
+    for condition in rule.when:
+        name = "blocklists" if condition.kind == "listed" else condition.check
+        if name != "target" and name not in names:
+            names.append(name)
+    return names
 
 
 # ---------------------------------------------------------------------------------------------

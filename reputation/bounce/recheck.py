@@ -10,13 +10,18 @@ from reputation.report import BlocklistResult, ListingStatus, Report, Status
 from reputation.session import Session
 
 _PROBLEM = (Status.FAIL, Status.WARN)
+NO_CHECK = "no DNS check shows this cause (content, volume or the receiver's own policy)"
 
 
 def wanted_checks(result: Analysis) -> list[str]:
+    """Every check a sender-side cause of this message needs, each once."""
     wanted: list[str] = []
     for failure in result.recipients:
-        if failure.side == "sender" and failure.check and failure.check not in wanted:
-            wanted.append(failure.check)
+        if failure.side != "sender":
+            continue
+        for name in failure.checks_needed:
+            if name not in wanted:
+                wanted.append(name)
     return wanted
 
 
@@ -40,8 +45,10 @@ async def recheck(results: Sequence[Analysis], override: Sender, session: Sessio
                 sender.domain, sender.ip, sender.helo or None, checks=checks
             )
         for failure in result.recipients:
-            if failure.side == "sender" and failure.check:
+            if failure.side == "sender" and failure.checks_needed:
                 failure.still_holds, failure.finding = _holds(failure, reports[key])
+            elif failure.side == "sender":
+                failure.finding = NO_CHECK
     return problems
 
 

@@ -37,7 +37,12 @@ def _lines(failure: Failure, checked: bool) -> list[tuple[str, str]]:
     ]
     if failure.blocklist:
         entry = failure.blocklist
-        rows.append(("blocklist", f"{entry['name']} ({entry['status']}) {entry['note']}".strip()))
+        label = (
+            entry["name"]
+            if entry["name"] == entry["zone"]
+            else f"{entry['name']} ({entry['zone']})"
+        )
+        rows.append(("blocklist", f"{label}: {entry['note']}" if entry["note"] else label))
         if entry["removal_url"]:
             rows.append(("removal", entry["removal_url"]))
     if failure.provider:

@@ -45,6 +45,7 @@ def analyse(item: Input) -> Analysis:
         result.notes.append("damaged MIME structure: " + ", ".join(item.defects))
     message = item.message
     text = mime.body_text(message)
+    returned = _returned(message, text)
     notice = ses.read(text) if "notificationType" in text else None
     if notice is not None:
         _read_ses(notice, result)
@@ -56,8 +57,8 @@ def analyse(item: Input) -> Analysis:
         sender = parseaddr(mime.header(message, "From"))[1]
         result.recipients = [Failure(address=sender, reason="vacation", side="")]
     else:
-        _read_bounce(message, text, result)
-    result.sender = _sender(message, result)
+        _read_bounce(message, text, returned, result)
+    result.sender = _sender(message, returned, result)
     for failure in result.recipients:
         links.annotate(failure, result.sender)
     return result
@@ -125,13 +126,13 @@ def _feedback_recipients(message: Message, text: str) -> list[Failure]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_bounce(message: Message, text: str, result: Analysis) -> None:
+def _read_bounce(message: Message, text: str, returned: Message | None, result: Analysis) -> None:
     subject = mime.header(message, "Subject")
     sender = mime.header(message, "From")
     fmt = freetext.detect(sender, subject, text)
     result.mta = fmt.name if fmt else ""
     section = freetext.report_section(text, fmt)
-    exclude = _senders(message)
+    exclude = _senders(message, returned)
     own = {a.lower() for _, a in getaddresses(mime.headers(message, "From")) if "@" in a}
     found = freetext.recipients(section, fmt, exclude, own)
     in_text = {r.address.lower(): r.text for r in found}
@@ -150,7 +151,7 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
             block = in_text.get(entry.address.lower(), "")
             result.recipients.append(_from_dsn(entry, block, section))
     if not result.recipients:
-        result.recipients = _from_text(message, section, in_text, fmt)
+        result.recipients = _from_text(message, returned, section, in_text, fmt)
     if (
         parts
         or fmt
@@ -199,11 +200,15 @@ def _from_dsn(entry: dsn.DsnRecipient, block: str, section: str) -> Failure:
 
 
 def _from_text(
-    message: Message, section: str, in_text: dict[str, str], fmt: freetext.Format | None
+    message: Message,
+    returned: Message | None,
+    section: str,
+    in_text: dict[str, str],
+    fmt: freetext.Format | None,
 ) -> list[Failure]:
     blocks = dict(in_text)
     if not blocks:
-        for address in _failed_header(message) or _returned_to(message):
+        for address in _failed_header(message) or _returned_to(returned):
             blocks[address.lower()] = section
     failures = []
     for address, block in blocks.items():
@@ -250,34 +255,31 @@ def _failed_header(message: Message) -> list[str]:
     return [a for _, a in getaddresses([value]) if "@" in a]
 
 
-def _returned_to(message: Message) -> list[str]:
-    returned = _returned(message)
+def _returned_to(returned: Message | None) -> list[str]:
     if returned is None:
         return []
     found = [a for _, a in getaddresses(mime.headers(returned, "To")) if "@" in a]
     return found[:1] if len(found) == 1 else []
 
 
-def _returned(message: Message) -> Message | None:
+def _returned(message: Message, text: str) -> Message | None:
     """The returned message: an attached part, or the text after the report's end marker."""
     attached = mime.returned_message(message)
     if attached is not None:
         return attached
-    text = mime.body_text(message)
     rest = text[len(freetext.report_section(text, None)) :].lstrip()
     if not _HEADER_LINE.match(rest):  # skip the marker line ("--- Below this line ...")
         rest = rest.split("\n", 1)[-1].lstrip("\n")
     return email.message_from_string(rest) if _HEADER_LINE.match(rest) else None
 
 
-def _senders(message: Message) -> set[str]:
+def _senders(message: Message, returned: Message | None) -> set[str]:
     """Addresses that are the bounce's own or the original sender's: never failed recipients."""
     values = [
         *mime.headers(message, "From"),
         *mime.headers(message, "To"),
         *mime.headers(message, "Return-Path"),
     ]
-    returned = _returned(message)
     if returned is not None:
         values += mime.headers(returned, "From") + mime.headers(returned, "Return-Path")
         values += mime.headers(returned, "Sender")
@@ -289,9 +291,8 @@ def _senders(message: Message) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _sender(message: Message, result: Analysis) -> Sender:
+def _sender(message: Message, returned: Message | None, result: Analysis) -> Sender:
     sender = Sender()
-    returned = _returned(message)
     envelope = _envelope_sender(message, returned)
     sender.domain = envelope.rpartition("@")[2].lower()
     for failure in result.recipients:

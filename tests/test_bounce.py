@@ -152,6 +152,14 @@ def test_feedback_report_and_auto_reply_are_not_bounces() -> None:
     assert (auto.kind, auto.recipients[0].reason) == ("autoreply", "vacation")
 
 
+def test_the_sending_ip_is_never_the_remote_hosts_own() -> None:
+    # qmail names the remote host's address; the sender's comes from the returned copy
+    result = one(samples.QMAIL)
+    assert result.sender.ip == samples.SENDER_IP
+    assert result.sender.ip_source == "Received header of the returned message"
+    assert result.sender.helo == "mail.clean.net"
+
+
 def test_a_retired_list_is_named_as_retired_with_the_receiver_misconfigured() -> None:
     result = one(samples.postfix_dsn("554 5.7.1 Rejected 81.2.69.142 found in dnsbl.sorbs.net"))
     [failure] = result.recipients

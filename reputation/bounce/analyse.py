@@ -8,8 +8,9 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 
 from reputation.bounce import dsn, freetext, links, mime, reasons, ses, smtptext
-from reputation.bounce.model import Analysis, Failure, Sender
+from reputation.bounce.model import Analysis, Failure
 from reputation.bounce.reading import Input
+from reputation.bounce.sender import find as find_sender
 
 # RFC 3834 §5: Auto-Submitted; the other headers and subjects are what common responders write.
 _AUTO_SUBMITTED = re.compile(r"^\s*auto-(?:replied|generated|notified)", re.I)
@@ -54,11 +55,11 @@ def analyse(item: Input) -> Analysis:
         result.recipients = _feedback_recipients(message, text)
     elif _is_autoreply(message):
         result.kind = "autoreply"
-        sender = parseaddr(mime.header(message, "From"))[1]
-        result.recipients = [Failure(address=sender, reason="vacation", side="")]
+        replier = parseaddr(mime.header(message, "From"))[1]
+        result.recipients = [Failure(address=replier, reason="vacation", side="")]
     else:
         _read_bounce(message, text, returned, result)
-    result.sender = _sender(message, returned, result)
+    result.sender = find_sender(message, returned, result.recipients)
     for failure in result.recipients:
         links.annotate(failure, result.sender)
     return result
@@ -128,8 +129,7 @@ def _feedback_recipients(message: Message, text: str) -> list[Failure]:
 
 def _read_bounce(message: Message, text: str, returned: Message | None, result: Analysis) -> None:
     subject = mime.header(message, "Subject")
-    sender = mime.header(message, "From")
-    fmt = freetext.detect(sender, subject, text)
+    fmt = freetext.detect(mime.header(message, "From"), subject, text)
     result.mta = fmt.name if fmt else ""
     section = freetext.report_section(text, fmt)
     exclude = _senders(message, returned)
@@ -284,46 +284,3 @@ def _senders(message: Message, returned: Message | None) -> set[str]:
         values += mime.headers(returned, "From") + mime.headers(returned, "Return-Path")
         values += mime.headers(returned, "Sender")
     return {a.lower() for _, a in getaddresses(values) if "@" in a}
-
-
-# ---------------------------------------------------------------------------------------------
-# The sender: domain and sending IP, for --check
-# ---------------------------------------------------------------------------------------------
-
-
-def _sender(message: Message, returned: Message | None, result: Analysis) -> Sender:
-    sender = Sender()
-    envelope = _envelope_sender(message, returned)
-    sender.domain = envelope.rpartition("@")[2].lower()
-    for failure in result.recipients:
-        for ip in smtptext.quoted_ips(failure.diagnostic):
-            if smtptext.public_ip(ip):
-                sender.ip, sender.ip_source = ip, "quoted in the diagnostic"
-                return sender
-    if returned is not None:
-        for value in mime.headers(returned, "Received")[:1]:
-            helo, ip = smtptext.received_hop(value)
-            if smtptext.public_ip(ip):
-                sender.ip, sender.helo = ip, helo
-                sender.ip_source = "Received header of the returned message"
-                return sender
-    for value in reversed(mime.headers(message, "Received")):
-        helo, ip = smtptext.received_hop(value)
-        if smtptext.public_ip(ip):
-            sender.ip, sender.helo = ip, helo
-            sender.ip_source = "Received header of the bounce (the reporting MTA)"
-            return sender
-    return sender
-
-
-def _envelope_sender(message: Message, returned: Message | None) -> str:
-    for part in mime.report_parts(message):
-        report = dsn.parse(part)
-        if "@" in report.postfix_sender:
-            return report.postfix_sender.strip("<>")
-    if returned is not None:
-        for name in ("Return-Path", "Sender", "From"):
-            address = parseaddr(mime.header(returned, name))[1]
-            if "@" in address:
-                return address
-    return parseaddr(mime.header(message, "To"))[1]

@@ -90,3 +90,21 @@ def test_the_receivers_own_list_cannot_be_cleared_by_public_lists(lab_dns, tmp_p
     assert failure["blocklist"]["status"] == "unknown"
     assert failure["blocklist"]["removal_url"].endswith("denyip.php?IP=81.2.69.142")
     assert failure["still_holds"] is None
+
+
+def test_a_sender_domain_that_cannot_be_checked_never_stops_the_batch(lab_dns, tmp_path) -> None:
+    server = lab_dns(PRECONDITIONS)
+    bad = samples.postfix_dsn(SORBS).replace(
+        b"X-Postfix-Sender: rfc822; news@clean.net", b"X-Postfix-Sender: rfc822; news@-bad-.example"
+    )
+    (tmp_path / "a.eml").write_bytes(bad)
+    (tmp_path / "b.eml").write_bytes(samples.postfix_dsn(SORBS))
+    done = reputation_cli(
+        "bounce", str(tmp_path), "--check", "--nameserver", server.address, "--no-rdap",
+        "--timeout", "2", "-f", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first, second = json.loads(done.stdout)
+    assert first["recipients"][0]["still_holds"] is None
+    assert "not checked" in first["recipients"][0]["finding"]
+    assert second["recipients"][0]["still_holds"] is False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reputation.bounce.model import Analysis, Failure, Sender
+from reputation.inputs import BadInput
 from reputation.providers import Condition, Rule, Truth, condition_truth, load_providers
 from reputation.report import BlocklistResult, ListingStatus, Report, Status
 from reputation.session import Session
@@ -41,15 +42,29 @@ async def recheck(results: Sequence[Analysis], override: Sender, session: Sessio
             continue
         key = (sender.domain, sender.ip, sender.helo, tuple(checks))
         if key not in reports:
-            reports[key] = await session.check(
-                sender.domain, sender.ip, sender.helo or None, checks=checks
-            )
+            try:
+                reports[key] = await _check(session, sender, checks)
+            except BadInput as exc:  # e.g. a sender domain the bounce spelt wrongly
+                problems.append(f"{result.file}: not checked: {exc}")
+                _unknown(result, f"not checked: {exc}")
+                continue
         for failure in result.recipients:
             if failure.side == "sender" and failure.checks_needed:
                 failure.still_holds, failure.finding = _holds(failure, reports[key])
             elif failure.side == "sender":
                 failure.finding = NO_CHECK
     return problems
+
+
+async def _check(session: Session, sender: Sender, checks: list[str]) -> Report:
+    """The checks for this sender; a HELO name read from a Received header that the checker
+    refuses is dropped rather than losing the check."""
+    try:
+        return await session.check(sender.domain, sender.ip, sender.helo or None, checks=checks)
+    except BadInput:
+        if not sender.helo:
+            raise
+        return await session.check(sender.domain, sender.ip, None, checks=checks)
 
 
 def _sender(found: Sender, override: Sender) -> Sender:

@@ -43,6 +43,11 @@ def annotate(failure: Failure, sender: Sender) -> None:
         failure.check = failure.checks_needed[0] if failure.checks_needed else failure.check
     elif failure.check:
         failure.checks_needed = [failure.check]
+    extra = next((c for c in reasons.checks_for() if c.pattern.search(text)), None)
+    if extra is not None and not failure.blocklist:
+        failure.side, failure.check = "sender", extra.checks[0]
+        failure.checks_needed = list(dict.fromkeys([*extra.checks, *failure.checks_needed]))
+        failure.remedy = extra.remedy
 
 
 def rule_checks(rule: Rule) -> list[str]:

@@ -83,20 +83,31 @@ def _unknown(result: Analysis, text: str) -> None:
 
 
 def _holds(failure: Failure, report: Report) -> tuple[bool | None, str]:
+    """A provider rule decides by its conditions; otherwise the cause holds when any of the
+    checks it names finds a problem, and no longer holds when all of them pass."""
     if failure.rule and failure.provider:
         held = _rules_hold(failure, report)
         if held is not None:
             return held
-    if failure.check == "blocklists":
+    outcomes = [_one_check(name, failure, report) for name in failure.checks_needed]
+    for wanted in (True, None):
+        chosen = [finding for holds, finding in outcomes if holds is wanted]
+        if chosen:
+            return wanted, "; ".join(chosen)
+    return False, "; ".join(finding for _, finding in outcomes)
+
+
+def _one_check(name: str, failure: Failure, report: Report) -> tuple[bool | None, str]:
+    if name == "blocklists":
         return _listing_holds(failure, report)
-    check = next((c for c in report.checks if c.id == failure.check), None)
+    check = report.check(name)
     if check is None:
-        return None, f"{failure.check} did not run"
+        return None, f"{name} did not run"
     if check.status in _PROBLEM:
-        return True, check.summary
+        return True, f"{name}: {check.summary}"
     if check.status is Status.PASS:
-        return False, check.summary
-    return None, f"{failure.check}: {check.summary} (could not be verified)"
+        return False, f"{name}: {check.summary}"
+    return None, f"{name}: {check.summary} (could not be verified)"
 
 
 def _rules_hold(failure: Failure, report: Report) -> tuple[bool | None, str] | None:

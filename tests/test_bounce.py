@@ -143,6 +143,14 @@ def test_amazon_ses_json_notification_is_read_field_by_field() -> None:
     assert failure.reason == "userunknown"
 
 
+def test_an_ordinary_message_and_a_delivery_report_are_not_bounces() -> None:
+    ordinary = one(b"From: a@example.org\nTo: b@example.org\nSubject: lunch\n\nSee you at 12.\n")
+    assert (ordinary.kind, ordinary.is_bounce, ordinary.recipients) == ("other", False, [])
+    delivered = samples.postfix_dsn("250 2.0.0 Ok: queued as 1234", status="2.0.0")
+    report = one(delivered.replace(b"Action: failed", b"Action: delivered"))
+    assert (report.kind, report.recipients[0].reason) == ("other", "delivered")
+
+
 def test_feedback_report_and_auto_reply_are_not_bounces() -> None:
     feedback = one(samples.ARF)
     assert (feedback.kind, feedback.is_bounce) == ("feedback", False)

@@ -59,6 +59,8 @@ def analyse(item: Input) -> Analysis:
         result.recipients = [Failure(address=replier, reason="vacation", side="")]
     else:
         _read_bounce(message, text, returned, result)
+    if result.recipients and all(f.reason == "delivered" for f in result.recipients):
+        result.kind = "other"  # a delivery report (RFC 3464 Action: delivered), not a bounce
     result.sender = find_sender(message, returned, result.recipients)
     for failure in result.recipients:
         links.annotate(failure, result.sender)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from publicsuffixlist import PublicSuffixList
 
 from reputation import compiled
-from reputation.dns.resolver import Resolver
+from reputation.dns.cache import Querier
 
 if TYPE_CHECKING:
     import httpx  # loaded by the RDAP lookup only
@@ -42,7 +42,7 @@ class Context:
     domain: Domain
     ip: IPAddress
     helo: str | None
-    resolver: Resolver
+    resolver: Querier
     options: Options
     _once: dict[str, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
 
@@ -53,6 +53,13 @@ class Context:
             task = asyncio.ensure_future(make())
             self._once[key] = task
         return await asyncio.shield(task)
+
+    def settled(self, key: str) -> Any:
+        """The fact computed under `key` if some check already asked for it, else None."""
+        task = self._once.get(key)
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return None
+        return task.result()
 
     @property
     def registrable_domain(self) -> str | None:

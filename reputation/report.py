@@ -1,15 +1,16 @@
 """The one report model every renderer reads, and the verdict rule.
 
 `Report.to_dict()` is the public JSON contract (schema reputation/report/v1): fields may be
-added, never renamed or removed.
+added, never renamed or removed. `Report.from_dict()` reads it back, so stored reports can be
+compared: `Report.from_dict(report.to_dict()) == report`. Reports are frozen once assembled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Self
 
 SCHEMA = "reputation/report/v1"
 
@@ -52,7 +53,7 @@ EXIT_CODES = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2, Verdict.INCOMPL
 EXIT_BAD_INPUT = 64
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
     status: Status
     message: str
@@ -67,8 +68,14 @@ class Finding:
             "evidence": list(self.evidence),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            Status(data["status"]), data["message"], list(data.get("evidence", [])), data["code"]
+        )
 
-@dataclass
+
+@dataclass(frozen=True)
 class CheckResult:
     id: str
     status: Status
@@ -101,6 +108,55 @@ class CheckResult:
             "remedy": self.remedy,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        return cls(
+            data["id"],
+            Status(data["status"]),
+            data["summary"],
+            [Finding.from_dict(f) for f in data.get("findings", [])],
+            data.get("remedy", ""),
+        )
+
+
+class _Flat:
+    """A record whose JSON is its fields in declaration order (KEYS: field -> JSON key where
+    they differ), enums as text."""
+
+    KEYS: ClassVar[Mapping[str, str]] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return _flat(self, self.KEYS)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**_unflat(cls, data, cls.KEYS))
+
+
+def _flat(record: Any, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A flat record as JSON: its fields in declaration order, enums as text, lists copied."""
+    keys = keys or {}
+    return {keys.get(f.name, f.name): _plain(getattr(record, f.name)) for f in fields(record)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return str(value)
+    return list(value) if isinstance(value, list) else value
+
+
+def _unflat(cls: Any, data: Mapping[str, Any], keys: Mapping[str, str] | None = None) -> dict:
+    """The fields of a flat record read back; a field added later may be missing (default)."""
+    keys = keys or {}
+    read: dict[str, Any] = {}
+    for f in fields(cls):
+        key = keys.get(f.name, f.name)
+        if key in data:
+            read[f.name] = _plain(data[key])
+        elif f.default is MISSING and f.default_factory is MISSING:
+            raise KeyError(key)
+    return read
+
 
 class ListingStatus(StrEnum):
     LISTED = "listed"
@@ -110,8 +166,8 @@ class ListingStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass
-class BlocklistResult:
+@dataclass(frozen=True)
+class BlocklistResult(_Flat):
     zone: str
     name: str
     subject: str  # "ip" or "domain"
@@ -126,26 +182,16 @@ class BlocklistResult:
     list_id: str = ""
     remedy: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "zone": self.zone,
-            "name": self.name,
-            "subject": self.subject,
-            "query": self.query,
-            "status": str(self.status),
-            "codes": list(self.codes),
-            "meanings": list(self.meanings),
-            "severity": self.severity,
-            "txt": list(self.txt),
-            "removal_url": self.removal_url,
-            "detail": self.detail,
-            "id": self.list_id,
-            "remedy": self.remedy,
-        }
+    KEYS: ClassVar[Mapping[str, str]] = {"list_id": "id"}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BlocklistResult:
+        read = _unflat(cls, data, cls.KEYS)
+        return cls(**{**read, "status": ListingStatus(read["status"])})
 
 
-@dataclass
-class ProviderReason:
+@dataclass(frozen=True)
+class ProviderReason(_Flat):
     rule: str
     check: str
     outcome: str
@@ -154,19 +200,8 @@ class ProviderReason:
     source: str
     confidence: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "check": self.check,
-            "outcome": self.outcome,
-            "expected_reply": self.expected_reply,
-            "postmaster_url": self.postmaster_url,
-            "source": self.source,
-            "confidence": self.confidence,
-        }
 
-
-@dataclass
+@dataclass(frozen=True)
 class ProviderVerdict:
     id: str
     name: str
@@ -183,26 +218,27 @@ class ProviderVerdict:
             "unknown_because": list(self.unknown_because),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProviderVerdict:
+        return cls(
+            data["id"],
+            data["name"],
+            data["verdict"],
+            [ProviderReason.from_dict(r) for r in data.get("reasons", [])],
+            list(data.get("unknown_because", [])),
+        )
 
-@dataclass
-class Target:
+
+@dataclass(frozen=True)
+class Target(_Flat):
     domain: str
     domain_ascii: str
     ip: str
     helo: str | None
     helo_assumed: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "domain": self.domain,
-            "domain_ascii": self.domain_ascii,
-            "ip": self.ip,
-            "helo": self.helo,
-            "helo_assumed": self.helo_assumed,
-        }
 
-
-@dataclass
+@dataclass(frozen=True)
 class Report:
     target: Target
     started_at: str
@@ -263,3 +299,20 @@ class Report:
             "remedies": list(self.remedies),
             "unverified": self.unverified,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """A report read back from its JSON form; verdict and unverified follow from the rest.
+
+        Raises ValueError for another schema and KeyError for a missing field."""
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} report (schema {data.get('schema')!r})")
+        return cls(
+            target=Target.from_dict(data["target"]),
+            started_at=data["started_at"],
+            duration_ms=data["duration_ms"],
+            checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
+            blocklists=[BlocklistResult.from_dict(b) for b in data.get("blocklists", [])],
+            providers=[ProviderVerdict.from_dict(p) for p in data.get("providers", [])],
+            remedies=list(data.get("remedies", [])),
+        )

@@ -104,6 +104,51 @@ def test_free_text_bounces_name_recipient_reason_and_status(data, address, reaso
     assert [f.address for f in result.recipients] == [address]
     assert result.recipients[0].reason == reason
     assert result.recipients[0].status == status
+    if data is not samples.eyoumail("550 invalid address (#5.5.0)"):
+        # the returned copy (attached or after the MTA's marker) names the sender
+        assert result.sender.domain == "clean.net"
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "command", "reason"),
+    [
+        ("550 User unknown", "RCPT TO", "userunknown"),
+        ("550 User unknown", "end of DATA", "filtered"),
+        ("550 5.7.1 User unknown", "RCPT TO", "userunknown"),
+        ("550 5.1.8 Domain of sender address does not exist", "MAIL FROM", "rejected"),
+        ("550 5.7.1 Access denied", "MAIL FROM", "rejected"),
+        ("550 5.7.1 Access denied", "RCPT TO", "blocked"),
+        ("452 4.4.5 Insufficient disk space; try again later", "MAIL FROM", "systemfull"),
+    ],
+)
+def test_the_smtp_command_answered_decides_between_neighbour_reasons(
+    diagnostic: str, command: str, reason: str
+) -> None:
+    """An unknown user at DATA is the recipient's filter; refusals at MAIL FROM are the sender's."""
+    result = one(samples.postfix_dsn(diagnostic, command=command))
+    assert result.recipients[0].reason == reason
+
+
+def test_amazon_ses_json_notification_is_read_field_by_field() -> None:
+    result = one(samples.SES_BOUNCE)
+    assert (result.kind, result.mta) == ("bounce", "Amazon SES")
+    [failure] = result.recipients
+    assert (failure.address, failure.status, failure.reply_code) == (
+        "gone@example.org",
+        "5.1.1",
+        "550",
+    )
+    assert failure.diagnostic == "550 5.1.1 user unknown"
+    assert failure.remote_mta == "a1-2.smtp-out.amazonses.com"
+    assert failure.reason == "userunknown"
+
+
+def test_an_ordinary_message_and_a_delivery_report_are_not_bounces() -> None:
+    ordinary = one(b"From: a@example.org\nTo: b@example.org\nSubject: lunch\n\nSee you at 12.\n")
+    assert (ordinary.kind, ordinary.is_bounce, ordinary.recipients) == ("other", False, [])
+    delivered = samples.postfix_dsn("250 2.0.0 Ok: queued as 1234", status="2.0.0")
+    report = one(delivered.replace(b"Action: failed", b"Action: delivered"))
+    assert (report.kind, report.recipients[0].reason) == ("other", "delivered")
 
 
 def test_feedback_report_and_auto_reply_are_not_bounces() -> None:
@@ -115,6 +160,14 @@ def test_feedback_report_and_auto_reply_are_not_bounces() -> None:
     assert (auto.kind, auto.recipients[0].reason) == ("autoreply", "vacation")
 
 
+def test_the_sending_ip_is_never_the_remote_hosts_own() -> None:
+    # qmail names the remote host's address; the sender's comes from the returned copy
+    result = one(samples.QMAIL)
+    assert result.sender.ip == samples.SENDER_IP
+    assert result.sender.ip_source == "Received header of the returned message"
+    assert result.sender.helo == "mail.clean.net"
+
+
 def test_a_retired_list_is_named_as_retired_with_the_receiver_misconfigured() -> None:
     result = one(samples.postfix_dsn("554 5.7.1 Rejected 81.2.69.142 found in dnsbl.sorbs.net"))
     [failure] = result.recipients
@@ -122,6 +175,18 @@ def test_a_retired_list_is_named_as_retired_with_the_receiver_misconfigured() ->
     assert "misconfigured" in failure.blocklist["note"]
     assert failure.check == "blocklists"
     assert result.sender.ip == "81.2.69.142"
+
+
+def test_a_documented_provider_reply_names_its_rule_and_every_check_it_reads() -> None:
+    gmail_dmarc = (
+        "550 5.7.26 Unauthenticated email from clean.net is not accepted due to domain's DMARC "
+        "policy. Contact the administrator of clean.net domain if this was legitimate email."
+    )
+    result = one(samples.postfix_dsn(gmail_dmarc, recipient="someone@gmail.com"))
+    [failure] = result.recipients
+    assert (failure.provider, failure.reason, failure.side) == ("gmail", "authfailure", "sender")
+    assert failure.rule in ("dmarc-reject", "dmarc-reject-softfail-unsigned")
+    assert set(failure.checks_needed) == {"spf", "dmarc", "dkim"}
 
 
 def test_broken_mime_and_unknown_charset_are_read_with_a_note() -> None:

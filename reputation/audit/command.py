@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from reputation import blocklists
 from reputation.audit import notify, plan
-from reputation.audit.formats import AuditFormat, writer
+from reputation.audit.formats import AuditFormat, Batched, writer
 from reputation.audit.runner import Audit, progress_bar, run_targets
 from reputation.audit.shard import parse_shard
 from reputation.audit.store import Store
@@ -28,6 +28,7 @@ from reputation.session import Session
 __all__ = ["AuditFormat", "AuditOptions", "history", "run"]
 
 CHECK_IDS = [module.ID for module in CHECKS] + ["blocklists"]
+MAX_HISTORY_ROWS = 1000  # changes in the table; --format jsonl has them all
 NOTIFY_BACKOFF = 1.0  # seconds before the first retry; doubled each time
 
 
@@ -100,7 +101,9 @@ def _audit(options: AuditOptions, store: Store, total: int | None, out: TextIO, 
     if run_ is None:
         run_ = store.start_run(scope, str(parse_shard(options.shard)), _recorded(options))
     advance, close_bar = progress_bar(total, err)
-    audit = Audit(store, run_, writer(options.fmt, out), warn=lambda s: print(s, file=err))
+    batched = Batched(out)
+    audit = Audit(store, run_, writer(options.fmt, batched), warn=lambda s: print(s, file=err))
+    audit.flush_output = batched.flush_if_due
     audit.advance = advance
     clock = time.monotonic()
     if resumed:
@@ -151,6 +154,7 @@ async def _check_all(options: AuditOptions, audit: Audit, resumed: bool) -> None
         rdap=options.rdap,
         blocklists_file=options.blocklists_file,
         lists=options.lists,
+        lists_breaker=audit.breaker,
     ) as session:
 
         async def check(target: AuditTarget) -> Report:
@@ -217,6 +221,8 @@ def _history_table(store: Store, since: str | None, target: str | None) -> str:
     rows = []
     for row in store.changes(target=target, since=since):
         counts[row["run_id"]] = counts.get(row["run_id"], 0) + 1
+        if len(rows) >= MAX_HISTORY_ROWS:
+            continue
         rows.append(
             [row["started_at"], row["domain"], row["ip"], row["kind"], row["subject"],
              f"{row['old'] or '-'} -> {row['new'] or '-'}"]
@@ -234,6 +240,10 @@ def _history_table(store: Store, since: str | None, target: str | None) -> str:
         buffer.write("Changes:\n")
         buffer.write(tabulate(rows, ["run started", "domain", "ip", "change", "on", "was -> now"]))
         buffer.write("\n")
+        shown = sum(counts.values())
+        if shown > len(rows):
+            buffer.write(f"... and {shown - len(rows)} more: narrow with --since or --target,")
+            buffer.write(" or see them all with --format jsonl\n")
     else:
         buffer.write("No changes" + (f" for {target}" if target else "") + ".\n")
     return buffer.getvalue()

@@ -37,6 +37,7 @@ class Audit:
     breaker: ListsBreaker = field(default_factory=ListsBreaker)
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
     advance: Callable[[], None] = lambda: None
+    flush_output: Callable[[], None] = lambda: None
     stopped_by: int | None = None  # the signal that interrupted the run
     _unflushed: int = 0
 
@@ -71,6 +72,7 @@ class Audit:
     def _count_and_write(self, report: dict[str, Any]) -> None:
         self.stats.add(report)
         self.writer.result(report)
+        self.flush_output()
         self.advance()
 
     def record_gone(self) -> None:
@@ -126,6 +128,10 @@ async def run_targets(
                 report = await check(target)
             except BadInput as exc:
                 audit.bad_line(f"{target.domain} {target.ip}: {exc}")
+                continue
+            except Exception as exc:  # a defect must cost one target, not the run
+                audit.stats.check_errors += 1
+                audit.warn(f"reputation: {target.domain} {target.ip}: internal error: {exc!r}")
                 continue
             audit.finished(target, report.to_dict())
 

@@ -30,14 +30,19 @@ def _title(result: Analysis) -> str:
 
 def _lines(failure: Failure, checked: bool) -> list[tuple[str, str]]:
     rows = [
-        ("reason", f"{failure.reason} ({failure.side or 'not a failure'})"),
+        ("reason", f"{failure.reason} ({_side(failure)})"),
         ("status", " ".join(x for x in (failure.reply_code, failure.status) if x) or "-"),
         ("remote MTA", failure.remote_mta or "-"),
         ("diagnostic", failure.diagnostic or "-"),
     ]
     if failure.blocklist:
         entry = failure.blocklist
-        rows.append(("blocklist", f"{entry['name']} ({entry['status']}) {entry['note']}".strip()))
+        label = (
+            entry["name"]
+            if entry["name"] == entry["zone"]
+            else f"{entry['name']} ({entry['zone']})"
+        )
+        rows.append(("blocklist", f"{label}: {entry['note']}" if entry["note"] else label))
         if entry["removal_url"]:
             rows.append(("removal", entry["removal_url"]))
     if failure.provider:
@@ -53,13 +58,21 @@ def _lines(failure: Failure, checked: bool) -> list[tuple[str, str]]:
     return [(name, inert(value)) for name, value in rows]
 
 
+def _side(failure: Failure) -> str:
+    if failure.side:
+        return failure.side
+    if failure.reason in ("onhold", "undefined"):
+        return "cause not determined"
+    return "not a failure"
+
+
 def _table(result: Analysis) -> str:
     parts = [inert(_title(result))]
     parts += [f"  note: {inert(note)}" for note in result.notes]
-    checked = any(f.finding for f in result.recipients)
+    checked = any(f.finding or f.still_holds is not None for f in result.recipients)
     for failure in result.recipients:
         rows = [[name, value[:300]] for name, value in _lines(failure, checked)]
-        table = tabulate(rows, tablefmt="plain", maxcolwidths=[12, 84])
+        table = tabulate(rows, tablefmt="plain", maxcolwidths=[12, 80])
         parts.append(f"  {inert(failure.address or '(no address)')}\n" + _indent(table, 4))
     return "\n".join(parts)
 
@@ -67,7 +80,7 @@ def _table(result: Analysis) -> str:
 def _markdown(result: Analysis) -> str:
     parts = [f"### {_escape(_title(result))}"]
     parts += [f"- note: {_escape(note)}" for note in result.notes]
-    checked = any(f.finding for f in result.recipients)
+    checked = any(f.finding or f.still_holds is not None for f in result.recipients)
     for failure in result.recipients:
         rows = _lines(failure, checked)
         parts.append(f"\n**{_escape(failure.address or '(no address)')}**\n")

@@ -3,37 +3,61 @@
 from __future__ import annotations
 
 from reputation import facts
+from reputation.checks.descriptor import Check
 from reputation.context import Context
 from reputation.inputs import IPAddress
 from reputation.protocols import spf
 from reputation.protocols.spf import SpfCode, SpfResult
-from reputation.report import CheckResult, Finding, Status
+from reputation.report import CheckResult
 
 ID = "spf"
+# Each finding code, its usual status, and what leaves it undecided (default: undecided_by).
+FINDINGS = """
+    spf_pass       pass
+    spf_fail       fail
+    spf_softfail   warn
+    spf_neutral    warn
+    spf_none       warn
+    spf_permerror  fail
+    spf_temperror  error
+    """
 
 REMEDIES = {
-    "spf_fail": "Authorise the sending address in the domain's SPF record: add ip4:/ip6: for it, "
-    "or include: the SPF record of the service that sends for you, before the -all.",
-    "spf_softfail": "Authorise the sending address in the domain's SPF record (ip4:/ip6: or the "
-    "sending service's include:); ~all only softens the rejection into the spam folder.",
-    "spf_neutral": "Authorise the sending address in the domain's SPF record (ip4:/ip6: or "
-    "include:) and end it with -all or ~all; a neutral result counts as no authorisation.",
-    "spf_none": "Publish an SPF record as a TXT record at the domain, e.g. "
-    '"v=spf1 ip4:<your address> -all"; Gmail and Yahoo require SPF or DKIM from every sender.',
+    "spf_fail": "Authorise the sending address in the domain's SPF record: add ip4:/ip6: "
+    "for it, or include: the SPF record of the service that sends for you, "
+    "before the -all.",
+    "spf_softfail": "Authorise the sending address in the domain's SPF record (ip4:/ip6: "
+    "or the sending service's include:); ~all only softens the rejection "
+    "into the spam folder.",
+    "spf_neutral": "Authorise the sending address in the domain's SPF record (ip4:/ip6: "
+    "or include:) and end it with -all or ~all; a neutral result counts as "
+    "no authorisation.",
+    "spf_none": 'Publish an SPF record as a TXT record at the domain, e.g. "v=spf1 '
+    'ip4:<your address> -all"; Gmail and Yahoo require SPF or DKIM from every '
+    "sender.",
     "spf_permerror": "Fix the SPF record: receivers treat a broken record as a failure or "
     "ignore it.",
     "spf_temperror": "Re-run when DNS answers; if it persists, fix the nameservers of the "
     "domains in the SPF decision path.",
 }
 
-STATUS = {
-    SpfCode.PASS: Status.PASS,
-    SpfCode.FAIL: Status.FAIL,
-    SpfCode.PERMERROR: Status.FAIL,
-    SpfCode.SOFTFAIL: Status.WARN,
-    SpfCode.NEUTRAL: Status.WARN,
-    SpfCode.NONE: Status.WARN,
-    SpfCode.TEMPERROR: Status.ERROR,
+CHECK = Check(
+    ID,
+    FINDINGS,
+    REMEDIES,
+    undecided_by=("spf_temperror",),
+    judges_address=True,
+    asks_domain_dns=True,
+)
+# The finding code of each SPF result.
+CODES = {
+    SpfCode.PASS: "spf_pass",
+    SpfCode.FAIL: "spf_fail",
+    SpfCode.SOFTFAIL: "spf_softfail",
+    SpfCode.NEUTRAL: "spf_neutral",
+    SpfCode.NONE: "spf_none",
+    SpfCode.PERMERROR: "spf_permerror",
+    SpfCode.TEMPERROR: "spf_temperror",
 }
 
 
@@ -53,11 +77,10 @@ async def evaluate_for(ctx: Context) -> SpfResult:
 
 async def run(ctx: Context) -> CheckResult:
     result = await evaluate_for(ctx)
-    code = f"spf_{result.result}"
+    code = CODES[result.result]
     summary = summarise(result, ctx.ip)
-    finding = Finding(STATUS[result.result], summary, evidence(result), code)
-    remedies = {**REMEDIES, code: remedy(result, ctx.ip)}
-    return CheckResult.from_findings(ID, summary, [finding], remedies)
+    finding = CHECK.finding(code, summary, evidence(result))
+    return CHECK.result(summary, [finding], {code: remedy(result, ctx.ip)})
 
 
 def summarise(result: SpfResult, ip: IPAddress) -> str:

@@ -66,6 +66,9 @@ class Resolver:
 
     nameservers: Sequence[tuple[str, int]] = ()
     timeout: float = DEFAULT_TIMEOUT
+    # False when a cache in front of it keeps the answers (a Session): only questions in
+    # flight are shared then.
+    memoise: bool = True
     # Each question once per run: the Answer, or the Exchange still asking it.
     _memo: dict[tuple[str, str], Answer | Exchange] = field(default_factory=dict, repr=False)
 
@@ -107,7 +110,10 @@ class Resolver:
             answer = self._give_up(name, rdtype, trouble)
         else:
             answer = wire.read_answer(name, rdtype, qtype, reply)
-        self._memo[(name, rdtype)] = answer
+        if self.memoise:
+            self._memo[(name, rdtype)] = answer
+        else:
+            self._memo.pop((name, rdtype), None)
         return answer
 
     async def aclose(self) -> None:

@@ -240,6 +240,7 @@ class Target:
     ip: str
     helo: str | None
     helo_assumed: bool = False
+    from_domain: str | None = None  # the From domain DMARC and DKIM judged, when not `domain`
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -248,11 +249,13 @@ class Target:
             "ip": self.ip,
             "helo": self.helo,
             "helo_assumed": self.helo_assumed,
+            "from_domain": self.from_domain or self.domain,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Target:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        # Reports stored before a field was added lack it: it takes its default.
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
 @dataclass(frozen=True)

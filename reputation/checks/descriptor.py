@@ -35,7 +35,8 @@ class Code:
 class Check:
     """A check's description. `asks_domain_dns`: it asks DNS about the sender domain (not done
     for a reserved name). `judges_address`: its fixes concern the sending address's DNS, moot
-    when the address is not public. `reads_listings`: policy listings are folded into it."""
+    when the address is not public. `reads_listings`: policy listings are folded into it.
+    `judges_from_domain`: it judges the From domain (ctx.author), not the envelope domain."""
 
     id: str
     codes: Mapping[str, Code]
@@ -43,6 +44,7 @@ class Check:
     asks_domain_dns: bool = False
     judges_address: bool = False
     reads_listings: bool = False
+    judges_from_domain: bool = False
     remedies: Mapping[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

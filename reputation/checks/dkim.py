@@ -39,6 +39,7 @@ CHECK = Check(
     "dkim",
     undecided_by=("dkim_unverified",),
     asks_domain_dns=True,
+    judges_from_domain=True,
     codes={
         "dkim_found": Code(Status.PASS),
         "dkim_not_found": Code(
@@ -357,7 +358,7 @@ async def probe(resolver: Resolver, selector: str, domain: str, mine: bool) -> P
 
 
 async def run(ctx: Context) -> CheckResult:
-    domain = ctx.domain.ascii
+    domain = ctx.author.ascii
     user = getattr(ctx.options, "dkim_selectors", ()) or ()
     ordered, mine, invalid = selectors_to_probe(user, domain)
     probes = await asyncio.gather(*(probe(ctx.resolver, s, domain, s in mine) for s in ordered))

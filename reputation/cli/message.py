@@ -122,6 +122,7 @@ async def _run(
             facts.ip,
             facts.helo or None,
             dkim_selectors=facts.selectors,
+            from_domain=facts.from_domain,
         )
     return facts, report
 

@@ -60,7 +60,8 @@ def message(
     ] = None,
 ) -> None:
     """Judge one received message (DKIM, SPF, DMARC, header requirements), then check the
-    sender it came from. The message is read locally and sent nowhere."""
+    sender it came from. The message is read locally and sent nowhere. Exit codes as for
+    check; 65 when the data is not a message it can judge."""
     import asyncio
 
     from reputation.dns.resolver import NoNameserverError

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from reputation.context import Context
-from reputation.dns.resolver import Answer, Resolver, display_name
+from reputation.dns.cache import Querier
+from reputation.dns.resolver import Answer, display_name
 from reputation.inputs import IPAddress, parse_ip
 
 
@@ -13,7 +14,7 @@ def address_type(ip: IPAddress) -> str:
     return "A" if ip.version == 4 else "AAAA"
 
 
-async def ptr(resolver: Resolver, ip: IPAddress) -> Answer:
+async def ptr(resolver: Querier, ip: IPAddress) -> Answer:
     return await resolver.query(ip.reverse_pointer, "PTR")
 
 
@@ -21,7 +22,7 @@ def ptr_names(answer: Answer) -> list[str]:
     return [display_name(rd.target).lower() for rd in answer.rdata] if answer.ok else []
 
 
-async def addresses(resolver: Resolver, name: str) -> tuple[Answer, Answer]:
+async def addresses(resolver: Querier, name: str) -> tuple[Answer, Answer]:
     """A and AAAA of a name, asked together."""
     a, aaaa = await asyncio.gather(resolver.query(name, "A"), resolver.query(name, "AAAA"))
     return a, aaaa
@@ -32,7 +33,7 @@ def ips_of(*answers: Answer) -> list[IPAddress]:
 
 
 async def confirmed_ptr_names(
-    resolver: Resolver, ip: IPAddress
+    resolver: Querier, ip: IPAddress
 ) -> tuple[Answer, list[Answer], list[str]]:
     """The PTR answer, the forward answer of each PTR name, and the names that resolve back to ip."""
     answer = await ptr(resolver, ip)

@@ -296,3 +296,30 @@ def test_jsonl_lines_are_the_reports_check_prints(tmp_path: Path) -> None:
         del report["started_at"], report["duration_ms"]
     assert ours == theirs and ours["verdict"] == "fail"
     assert len(line.splitlines()) == 1
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    fleet = targets_file(tmp_path, f"{AUDITED} 81.2.69.0/28\n")
+    with LabDNSServer(LabWorld.from_text(lists_world(["spamcop"]))) as server:
+        args = [sys.executable, "-m", "reputation", "audit", fleet, "--only", "blocklists",
+                "--lists", "spamcop", "--nameserver", server.address, "--no-rdap",
+                "--db", f"sqlite:///{tmp_path / 'h.db'}"]  # fmt: skip
+        controller, terminal = pty.openpty()
+        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=terminal, env=cli_env())
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(controller)
+        piped = audit_cli(*args[3:])
+    assert done.returncode == 0 and b"16/16" in shown and b"auditing" in shown
+    assert piped.returncode == 0 and piped.stderr == ""

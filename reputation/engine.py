@@ -18,9 +18,9 @@ from reputation.inputs import (
     BadInput,
     IPAddress,
     parse_domain,
+    parse_helo,
     parse_ip,
-    parse_nameserver,
-    parse_selector,
+    parse_options,
     parse_spf_sender,
     spf_domain,
 )
@@ -43,26 +43,13 @@ DOMAIN_DNS_CHECKS = frozenset({"mx", "spf", "dmarc", "dkim"})
 
 
 def make_options(**options: Any) -> Options:
-    unknown = set(options) - set(Options.__dataclass_fields__)
-    if unknown:
-        raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
-    nameservers = options.pop("nameservers", None) or []
-    parsed = [ns if isinstance(ns, tuple) else parse_nameserver(ns) for ns in nameservers]
-    timeout = float(options.pop("timeout", 5.0))
-    if not timeout > 0:
-        raise BadInput(f"invalid timeout {timeout!r}: must be more than 0 seconds")
-    for selector in options.get("dkim_selectors") or []:
-        parse_selector(selector)
-    rdap_url = options.get("rdap_url")
-    if rdap_url is not None and not str(rdap_url).startswith(("https://", "http://")):
-        raise BadInput(f"invalid RDAP URL {rdap_url!r}: expected https://...")
-    return Options(nameservers=parsed, timeout=timeout, **options)
+    return Options(**parse_options(options))
 
 
 async def check_async(domain: str, ip: str, helo: str | None = None, **options: Any) -> Report:
     """Check that `domain` may send mail from `ip` (greeting as `helo`). Raises BadInput."""
     opts = make_options(**options)
-    target_domain, target_ip = parse_domain(domain), parse_ip(ip)
+    target_domain, target_ip, helo = parse_domain(domain), parse_ip(ip), parse_helo(helo)
     chosen_providers = _chosen_providers(opts)
     chosen_lists = _chosen_lists(opts)
     started_at = datetime.now(UTC)

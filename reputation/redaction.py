@@ -28,6 +28,6 @@ def placeholder(env_name: str) -> str:
 def redact(text: str) -> str:
     """`text` with every remembered secret replaced by its placeholder (in any letter case,
     since DNS names are case-insensitive)."""
-    for secret, shown in _known.items():
+    for secret, shown in sorted(_known.items(), key=lambda item: -len(item[0])):
         text = re.sub(re.escape(secret), lambda _, shown=shown: shown, text, flags=re.IGNORECASE)
     return text

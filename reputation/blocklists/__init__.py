@@ -24,7 +24,7 @@ import dns.name
 import dns.rdatatype
 
 from reputation.dns.resolver import Answer, Outcome, Resolver
-from reputation.inputs import IPAddress
+from reputation.inputs import IPAddress, toml_problem
 from reputation.redaction import redact, remember
 from reputation.report import BlocklistResult, ListingStatus
 
@@ -226,6 +226,9 @@ def load_catalog(path: Path | None = None) -> Catalog:
         data = path.read_bytes()
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the catalog ({exc.strerror or exc})") from None
+    problem = toml_problem(data.decode("utf-8", errors="replace"))
+    if problem is not None:
+        raise CatalogError(f"{path}: not read: {problem}")
     return parse_catalog(data, str(path))
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from reputation import blocklists, facts, providers, remedies
 from reputation.checks import CHECKS, static_ip
 from reputation.context import Context, Options
+from reputation.dns.deadline import backstop
 from reputation.dns.resolver import Resolver
 from reputation.inputs import (
     BadInput,
@@ -143,7 +144,7 @@ async def _lookup_in_time(
     deadline: float,
 ) -> list[BlocklistResult]:
     try:
-        async with asyncio.timeout(deadline):
+        async with backstop(deadline):
             return await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
     except TimeoutError:
         detail = f"not completed within {deadline:g}s"
@@ -171,7 +172,7 @@ async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckRe
             module.ID, Status.SKIP, message, [Finding(Status.SKIP, message, [], "reserved_name")]
         )
     try:
-        async with asyncio.timeout(deadline):
+        async with backstop(deadline):
             return await module.run(ctx)
     except TimeoutError:
         message = f"not completed within {deadline:g}s: DNS answers too slow"

@@ -1,0 +1,33 @@
+"""A lying resolver is caught before its negative answers are read as facts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from reputation.dns.lab import LabWorld
+from reputation.dns.resolver import Resolver
+from reputation.dns.sanity import NXDOMAIN_FOR_EVERYTHING, REWRITES_NXDOMAIN, probe
+from tests.rawdns import RawDNSServer, nxdomain_for_everything
+from tests.worlds import PRECONDITIONS
+
+
+def _probe(address: str, tld: str = "net"):
+    host, port = address.rsplit(":", 1)
+    return asyncio.run(probe(Resolver(nameservers=[(host, int(port))], timeout=1), tld))
+
+
+def test_a_resolver_saying_nxdomain_to_everything_is_not_trusted() -> None:
+    with RawDNSServer(nxdomain_for_everything) as server:
+        sanity = _probe(server.address)
+    assert not sanity.trusted and sanity.reason.startswith(NXDOMAIN_FOR_EVERYTHING)
+
+
+def test_a_resolver_rewriting_nxdomain_is_not_trusted(lab_dns) -> None:
+    world = LabWorld.from_text(PRECONDITIONS).load("*.net A 198.51.100.7")  # "search" redirect
+    sanity = _probe(lab_dns(world).address)
+    assert not sanity.trusted and sanity.reason.startswith(REWRITES_NXDOMAIN)
+    assert "198.51.100.7" in sanity.evidence[0]
+
+
+def test_an_honest_resolver_is_trusted(lab_dns) -> None:
+    assert _probe(lab_dns(PRECONDITIONS).address).trusted

@@ -9,6 +9,8 @@ import pytest
 
 from reputation.dns.lab import LabDNSServer, LabWorld
 
+pytest_plugins = ["tests.pg"]  # postgresql_url, postgresql_db: a real PostgreSQL server
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 

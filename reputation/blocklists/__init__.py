@@ -133,6 +133,7 @@ class Blocklist:
     errors: tuple[ErrorCode, ...] = ()
     status_source: str = ""
     access_source: str = ""
+    free_queries_per_day: int = 0  # 0: no documented limit
 
     @property
     def retired(self) -> bool:
@@ -262,7 +263,7 @@ _LIST_KEYS = {
     "id", "name", "operator", "zone", "subject", "status", "status_date", "status_note",
     "status_source", "default", "match", "access", "access_source", "public_resolvers_refused",
     "key_env", "key_zone", "requires_key", "test_listed", "test_clean", "lookup_url",
-    "removal_url", "sources", "code", "bit", "error",
+    "removal_url", "sources", "code", "bit", "error", "free_queries_per_day",
 }  # fmt: skip
 _CODE_KEYS = {"value", "meaning", "severity", "source", "unconfirmed"}
 _BIT_KEYS = {"bit", "meaning", "severity", "source", "unconfirmed"}
@@ -360,6 +361,7 @@ def _parse_list(entry: Any, index: int, origin: str) -> Blocklist:
         codes=tuple(_parse_code(c, table) for c in table.tables("code")),
         bits=tuple(_parse_bit(b, table) for b in table.tables("bit")),
         errors=tuple(_parse_error(e, table) for e in table.tables("error")),
+        free_queries_per_day=_free_limit(table),
     )
     _check_list(blocklist, table)
     return blocklist
@@ -383,6 +385,13 @@ def _check_list(blocklist: Blocklist, table: _Table) -> None:
     bits = [b.bit for b in blocklist.bits]
     if len(bits) != len(set(bits)):
         raise table.error("a bit is listed twice")
+
+
+def _free_limit(table: _Table) -> int:
+    limit = int(table._get("free_queries_per_day", int, False, 0))
+    if limit < 0 or (limit and not table.text("access_source")):
+        raise table.error("free_queries_per_day must be positive and sourced by access_source")
+    return limit
 
 
 def _check_unique(lists: list[Blocklist], origin: str) -> None:

@@ -12,6 +12,9 @@ import typer
 # The order of these imports is the order of the commands in --help.
 # isort: off
 from reputation.cli import check  # noqa: F401
+from reputation.cli import message  # noqa: F401
+from reputation.cli import bounce  # noqa: F401
+from reputation.cli import audit  # noqa: F401
 from reputation.cli import catalogs  # noqa: F401
 
 # isort: on

@@ -1,0 +1,1 @@
+"""Audits: many senders checked in one run, every run stored, changes between runs reported."""

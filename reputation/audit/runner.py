@@ -1,0 +1,179 @@
+"""Running an audit: targets stream through a bounded queue into N workers sharing one Session;
+each finished report is stored, compared with the previous run and written out at once.
+
+SIGINT / SIGTERM stop the run: finished targets stay stored, the run is marked interrupted,
+and `--resume` carries on with the targets it does not have yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from reputation.audit import changes
+from reputation.audit.breaker import ListsBreaker
+from reputation.audit.formats import Stats, Writer
+from reputation.audit.shard import Shard
+from reputation.audit.store import Run, Store
+from reputation.audit.targets import AuditTarget, BadLine, Item
+from reputation.inputs import BadInput
+
+FLUSH_EVERY = 200  # results buffered before a database write
+
+
+@dataclass
+class Audit:
+    """One run in progress: where results go and what has been counted."""
+
+    store: Store
+    run: Run
+    writer: Writer
+    stats: Stats = field(default_factory=Stats)
+    breaker: ListsBreaker = field(default_factory=ListsBreaker)
+    warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
+    advance: Callable[[], None] = lambda: None
+    stopped_by: int | None = None  # the signal that interrupted the run
+    _unflushed: int = 0
+
+    def replay_finished(self) -> int:
+        """A resumed run: what it already has counts and is written out, without re-checking."""
+        done = 0
+        for report in self.store.reports(self.run.id):
+            self._count_and_write(report)
+            done += 1
+        return done
+
+    def bad_line(self, line: BadLine | str) -> None:
+        self.stats.bad_lines += 1
+        self.warn(f"reputation: {line}")
+
+    def finished(self, target: AuditTarget, report: dict[str, Any]) -> None:
+        self.store.add_result(self.run.id, target.key, target.tags, report)
+        if self.run.previous_run_id is not None:
+            old = self.store.report(self.run.previous_run_id, target.key)
+            self.store.add_changes(
+                [{"run_id": self.run.id, **c} for c in changes.between(target.key, old, report)]
+            )
+        self._count_and_write(report)
+        for zone, why in self.breaker.newly_opened():
+            self.stats.stopped_lists[zone] = why
+            self.warn(f"reputation: warning: stopped querying {zone} for this run: {why}")
+        self._unflushed += 1
+        if self._unflushed >= FLUSH_EVERY:
+            self.store.flush()
+            self._unflushed = 0
+
+    def _count_and_write(self, report: dict[str, Any]) -> None:
+        self.stats.add(report)
+        self.writer.result(report)
+        self.advance()
+
+    def record_gone(self) -> None:
+        """After a complete run: targets of the previous run that this one did not have."""
+        if self.run.previous_run_id is None:
+            return
+        batch = []
+        for row in self.store.gone_targets(self.run.id, self.run.previous_run_id):
+            batch.append(
+                {"run_id": self.run.id, **changes.gone(row.target_key, row.domain, row.ip)}
+            )
+            if len(batch) >= FLUSH_EVERY:
+                self.store.add_changes(batch)
+                self.store.flush()
+                batch = []
+        self.store.add_changes(batch)
+        self.store.flush()
+
+
+Check = Callable[[AuditTarget], Any]  # an awaitable returning a Report
+
+
+async def run_targets(
+    audit: Audit,
+    items: Iterator[Item],
+    check: Check,
+    shard: Shard,
+    *,
+    concurrency: int,
+    skip_done: bool,
+) -> None:
+    """Check every target of `items` in the shard, `concurrency` at a time, until done or stopped."""
+    queue: asyncio.Queue[AuditTarget | None] = asyncio.Queue(maxsize=concurrency * 2)
+    seen: set[str] = set()
+
+    async def produce() -> None:
+        for item in items:
+            if isinstance(item, BadLine):
+                audit.bad_line(item)
+                continue
+            if not shard.holds(item.key) or item.key in seen:
+                continue
+            seen.add(item.key)
+            if skip_done and audit.store.has_result(audit.run.id, item.key):
+                continue
+            await queue.put(item)
+        for _ in range(concurrency):
+            await queue.put(None)
+
+    async def work() -> None:
+        while (target := await queue.get()) is not None:
+            try:
+                report = await check(target)
+            except BadInput as exc:
+                audit.bad_line(f"{target.domain} {target.ip}: {exc}")
+                continue
+            audit.finished(target, report.to_dict())
+
+    tasks = [asyncio.ensure_future(produce())]
+    tasks += [asyncio.ensure_future(work()) for _ in range(concurrency)]
+    loop = asyncio.get_running_loop()
+
+    def stop(signum: int) -> None:
+        audit.stopped_by = signum
+        for task in tasks:
+            task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        await asyncio.gather(*tasks)
+    except asyncio.CancelledError:
+        if audit.stopped_by is None:
+            raise
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        for task in tasks:
+            task.cancel()
+        audit.store.flush()
+
+
+def progress_bar(
+    total: int | None, stream: TextIO
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(advance, close): a rich progress bar on a terminal; nothing otherwise."""
+    if not stream.isatty():
+        return (lambda: None), (lambda: None)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=stream),
+        transient=True,
+    )
+    task = bar.add_task("auditing", total=total)
+    bar.start()
+    return (lambda: bar.advance(task)), bar.stop
+
+
+def elapsed_since(clock: float) -> float:
+    return time.monotonic() - clock

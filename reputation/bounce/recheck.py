@@ -1,0 +1,116 @@
+"""--check: re-run the checks a bounce points at, for its sender, and say if the cause still holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from reputation.bounce.model import Analysis, Failure, Sender
+from reputation.providers import Condition, Rule, Truth, condition_truth, load_providers
+from reputation.report import BlocklistResult, ListingStatus, Report, Status
+from reputation.session import Session
+
+_PROBLEM = (Status.FAIL, Status.WARN)
+
+
+def wanted_checks(result: Analysis) -> list[str]:
+    wanted: list[str] = []
+    for failure in result.recipients:
+        if failure.side == "sender" and failure.check and failure.check not in wanted:
+            wanted.append(failure.check)
+    return wanted
+
+
+async def recheck(results: Sequence[Analysis], override: Sender, session: Session) -> list[str]:
+    """Fill still_holds/finding on every sender-side failure; returns one-line problems."""
+    problems: list[str] = []
+    reports: dict[tuple[str, str, str, tuple[str, ...]], Report] = {}
+    for result in results:
+        checks = wanted_checks(result)
+        if not checks:
+            continue
+        sender = _sender(result.sender, override)
+        if not sender.ip or not sender.domain:
+            missing = "sending IP" if not sender.ip else "sender domain"
+            problems.append(f"{result.file}: no {missing} in the bounce; give --ip/--domain")
+            _unknown(result, f"not checked: the bounce names no {missing} (give --ip/--domain)")
+            continue
+        key = (sender.domain, sender.ip, sender.helo, tuple(checks))
+        if key not in reports:
+            reports[key] = await session.check(
+                sender.domain, sender.ip, sender.helo or None, checks=checks
+            )
+        for failure in result.recipients:
+            if failure.side == "sender" and failure.check:
+                failure.still_holds, failure.finding = _holds(failure, reports[key])
+    return problems
+
+
+def _sender(found: Sender, override: Sender) -> Sender:
+    return Sender(
+        domain=override.domain or found.domain,
+        ip=override.ip or found.ip,
+        helo=override.helo or (found.helo if not override.ip else ""),
+        ip_source="--ip" if override.ip else found.ip_source,
+    )
+
+
+def _unknown(result: Analysis, text: str) -> None:
+    for failure in result.recipients:
+        if failure.side == "sender":
+            failure.still_holds, failure.finding = None, text
+
+
+def _holds(failure: Failure, report: Report) -> tuple[bool | None, str]:
+    if failure.rule and failure.provider:
+        rule = _rule(failure.provider, failure.rule)
+        if rule is not None:
+            return _rule_holds(rule.when, report)
+    if failure.check == "blocklists":
+        return _listing_holds(failure, report)
+    check = next((c for c in report.checks if c.id == failure.check), None)
+    if check is None:
+        return None, f"{failure.check} did not run"
+    if check.status in _PROBLEM:
+        return True, check.summary
+    if check.status is Status.PASS:
+        return False, check.summary
+    return None, f"{failure.check}: {check.summary} (could not be verified)"
+
+
+def _rule(provider_id: str, rule_id: str) -> Rule | None:
+    provider = next((p for p in load_providers() if p.id == provider_id), None)
+    return next((r for r in provider.rules if r.id == rule_id), None) if provider else None
+
+
+def _rule_holds(conditions: Sequence[Condition], report: Report) -> tuple[bool | None, str]:
+    truths = [condition_truth(c, report) for c in conditions]
+    if any(t is Truth.FALSE for t, _ in truths):
+        return False, "; ".join(why for t, why in truths if t is Truth.FALSE)
+    if all(t is Truth.TRUE for t, _ in truths):
+        return True, "; ".join(why for _, why in truths)
+    return None, "; ".join(why for t, why in truths if t is Truth.UNKNOWN)
+
+
+def _listing_holds(failure: Failure, report: Report) -> tuple[bool | None, str]:
+    named = failure.blocklist or {}
+    ip_results = [b for b in report.blocklists if b.subject == "ip"]
+    if named.get("status") == "active":
+        mine = [b for b in ip_results if b.zone == named.get("zone")]
+        ip_results = mine or ip_results
+    listed = [b for b in ip_results if b.status is ListingStatus.LISTED]
+    if listed:
+        names = ", ".join(b.name for b in listed)
+        return True, f"{listed[0].query} is listed on {names}"
+    unsure = [b for b in ip_results if b.status in (ListingStatus.ERROR, ListingStatus.REFUSED)]
+    asked = [b for b in ip_results if b.status is ListingStatus.CLEAN]
+    if unsure or not asked:
+        return None, f"{len(unsure)} of {len(ip_results)} lists could not be read"
+    where = "" if named.get("status") == "active" else " that still work"
+    retired = named.get("status") == "retired"
+    prefix = f"{named.get('zone')} is retired; " if retired else ""
+    return False, f"{prefix}not listed on any of the {len(asked)} lists{where} ({_zones(asked)})"
+
+
+def _zones(results: Sequence[BlocklistResult]) -> str:
+    zones = [b.zone for b in results]
+    return ", ".join(zones[:4]) + (", ..." if len(zones) > 4 else "")

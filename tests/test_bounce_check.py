@@ -1,0 +1,64 @@
+"""`reputation bounce --check` against a lab DNS world: does the bounce's cause still hold?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reputation.blocklists import load_catalog
+from tests import bounce_samples as samples
+from tests.test_cli import reputation_cli
+from tests.worlds import PRECONDITIONS
+
+SORBS = "554 5.7.1 Rejected 81.2.69.142 found in dnsbl.sorbs.net"
+
+
+def run_check(lab_dns, tmp_path: Path, zones: str, diagnostic: str, *extra: str) -> dict:
+    server = lab_dns(zones)
+    path = tmp_path / "bounce.eml"
+    path.write_bytes(samples.postfix_dsn(diagnostic))
+    done = reputation_cli(
+        "bounce", str(path), "--check", "--nameserver", server.address, "--no-rdap",
+        "--timeout", "2", "-f", "json", *extra,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [result] = json.loads(done.stdout)
+    return result["recipients"][0]
+
+
+def test_sorbs_bounce_says_retired_and_not_listed_on_the_lists_that_work(lab_dns, tmp_path) -> None:
+    failure = run_check(lab_dns, tmp_path, PRECONDITIONS, SORBS)
+    assert failure["blocklist"]["zone"] == "dnsbl.sorbs.net"
+    assert failure["blocklist"]["status"] == "retired"
+    assert failure["still_holds"] is False
+    assert "retired" in failure["finding"] and "not listed" in failure["finding"]
+
+
+def test_sorbs_bounce_when_a_working_list_does_list_the_ip(lab_dns, tmp_path) -> None:
+    zen = load_catalog().by_id("spamhaus-zen")
+    listed = PRECONDITIONS + f"\n142.69.2.81.{zen.zone} A 127.0.0.2\n"
+    failure = run_check(lab_dns, tmp_path, listed, SORBS)
+    assert failure["still_holds"] is True
+    assert "Spamhaus" in failure["finding"]
+
+
+def test_ptr_bounce_rechecks_helo_ptr_for_the_given_ip(lab_dns, tmp_path) -> None:
+    diagnostic = "550 5.7.25 Reverse DNS validation failed"
+    fixed = run_check(lab_dns, tmp_path, PRECONDITIONS, diagnostic)
+    assert (fixed["reason"], fixed["check"], fixed["still_holds"]) == (
+        "requireptr",
+        "helo_ptr",
+        False,
+    )
+    # 81.2.69.144 has a PTR that does not resolve back: the cause still holds for it.
+    broken = run_check(lab_dns, tmp_path, PRECONDITIONS, diagnostic, "--ip", "81.2.69.144")
+    assert broken["still_holds"] is True
+
+
+def test_a_lookup_that_fails_is_never_a_verdict(lab_dns, tmp_path) -> None:
+    from reputation.dns.lab import LabWorld
+
+    world = LabWorld.from_text(PRECONDITIONS)
+    world.servfail("142.69.2.81.in-addr.arpa")
+    failure = run_check(lab_dns, tmp_path, world, "550 5.7.25 Reverse DNS validation failed")
+    assert failure["still_holds"] is None

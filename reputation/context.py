@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import httpx
 from publicsuffixlist import PublicSuffixList
 
-from reputation.dns.resolver import Resolver
+from reputation.dns.cache import Querier
 from reputation.inputs import Domain, IPAddress
 
 DEFAULT_RDAP_URL = "https://rdap.org"
@@ -39,7 +39,7 @@ class Context:
     domain: Domain
     ip: IPAddress
     helo: str | None
-    resolver: Resolver
+    resolver: Querier
     options: Options
     _once: dict[str, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
 
@@ -50,6 +50,13 @@ class Context:
             task = asyncio.ensure_future(make())
             self._once[key] = task
         return await asyncio.shield(task)
+
+    def settled(self, key: str) -> Any:
+        """The fact computed under `key` if some check already asked for it, else None."""
+        task = self._once.get(key)
+        if task is None or not task.done() or task.cancelled() or task.exception():
+            return None
+        return task.result()
 
     @property
     def registrable_domain(self) -> str | None:

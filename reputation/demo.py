@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import typer
 
-from reputation import engine
+from reputation import session
 from reputation.blocklists import Blocklist, load_catalog, point_name
 from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.render import Format, render
@@ -101,7 +101,7 @@ def run(fmt: Format, colour: bool, serve: bool) -> None:
                 domain,
                 ip,
                 helo,
-                engine.check(
+                session.check(
                     domain, ip, helo, nameservers=[server.address], timeout=2.0, rdap=False
                 ),
             )

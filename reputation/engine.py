@@ -1,25 +1,32 @@
-"""Running a check: parse the target, run every check concurrently under one deadline, report."""
+"""The pipeline of one check: gather (all DNS, under one deadline), then assemble (pure).
+
+A Session runs it for each sender; `gather` asks every requested check and blocklist through
+the run's resolver, `assemble` folds policy listings into static_ip, predicts the providers'
+verdicts and orders the fixes into a Report.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
-import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Protocol
 
-from reputation import blocklists, facts, providers, remedies
-from reputation.checks import CHECKS, static_ip
-from reputation.context import Context, Options
+import httpx
+
+from reputation import blocklists, providers, remedies
+from reputation.checks import CHECKS, DESCRIPTIONS, static_ip
+from reputation.context import DEFAULT_RDAP_URL, Context, Options
 from reputation.dns.deadline import backstop
-from reputation.dns.resolver import Resolver
+from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
 from reputation.inputs import (
     BadInput,
+    Domain,
     IPAddress,
-    parse_domain,
-    parse_helo,
     parse_ip,
     parse_options,
     parse_spf_sender,
@@ -31,6 +38,7 @@ from reputation.report import (
     BlocklistResult,
     CheckResult,
     Finding,
+    ListingStatus,
     Report,
     Status,
     Target,
@@ -40,58 +48,58 @@ from reputation.report import (
 # only follows an answer; this deadline is the backstop that keeps a whole check within
 # 3 x timeout even when a server answers just slowly enough to chain timeouts.
 DEADLINE_FACTOR = 2.6
-DOMAIN_DNS_CHECKS = frozenset({"mx", "spf", "dmarc", "dkim"})
+DOMAIN_DNS_CHECKS = frozenset(check.id for check in DESCRIPTIONS if check.asks_domain_dns)
+CHECK_IDS = tuple(module.ID for module in CHECKS)
+BLOCKLISTS = "blocklists"
+SELECTABLE = (*CHECK_IDS, BLOCKLISTS)
+NOT_REQUESTED = "not requested"
 
 
-def make_options(**options: Any) -> Options:
-    return Options(**parse_options(options))
+def make_options(
+    *,
+    nameservers: Sequence[str | tuple[str, int]] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    rdap: bool = True,
+    rdap_url: str = DEFAULT_RDAP_URL,
+    rdap_transport: httpx.AsyncBaseTransport | None = None,
+    dkim_selectors: Sequence[str] = (),
+    providers: Sequence[str] = (),
+    bulk: bool = False,
+    blocklists_file: Path | None = None,
+    lists: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Options:
+    """Validated options; BadInput names the first value that cannot be used."""
+    given = {
+        "nameservers": nameservers,
+        "timeout": timeout,
+        "rdap": rdap,
+        "rdap_url": rdap_url,
+        "rdap_transport": rdap_transport,
+        "dkim_selectors": dkim_selectors,
+        "providers": providers,
+        "bulk": bulk,
+        "blocklists_file": blocklists_file,
+        "lists": lists,
+        "env": env,
+    }
+    return Options(**parse_options(given))
 
 
-async def check_async(domain: str, ip: str, helo: str | None = None, **options: Any) -> Report:
-    """Check that `domain` may send mail from `ip` (greeting as `helo`). Raises BadInput."""
-    opts = make_options(**options)
-    target_domain, target_ip, helo = parse_domain(domain), parse_ip(ip), parse_helo(helo)
-    chosen_providers = _chosen_providers(opts)
-    chosen_lists = _chosen_lists(opts)
-    started_at = datetime.now(UTC)
-    clock = time.monotonic()
-    resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
-    ctx = Context(target_domain, target_ip, helo, resolver, opts)
-    try:
-        checks, listings = await asyncio.gather(
-            run_checks(ctx, CHECKS), run_blocklists(ctx, chosen_lists)
-        )
-    finally:
-        await resolver.aclose()
-    consulted = {zone for p in providers.load_providers() for zone in p.uses_blocklists}
-    checks = [
-        static_ip.with_policy_listings(c, listings, consulted) if c.id == static_ip.ID else c
-        for c in checks
-    ]
-    assumed = None
-    if helo is None and "assumed_helo" in ctx._once and ctx._once["assumed_helo"].done():
-        assumed = await facts.assumed_helo(ctx)  # known already: the checks asked for it
-    target = Target(
-        domain=target_domain.unicode,
-        domain_ascii=target_domain.ascii,
-        ip=str(target_ip),
-        helo=helo if helo is not None else assumed,
-        helo_assumed=helo is None and assumed is not None,
-    )
-    report = Report(
-        target=target,
-        started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        duration_ms=0,
-        checks=checks,
-        blocklists=listings,
-    )
-    report.providers = providers.evaluate(chosen_providers, report, bulk=opts.bulk)
-    report.remedies = remedies.ordered(report)
-    report.duration_ms = round((time.monotonic() - clock) * 1000)
-    return report
+def requested_checks(names: Sequence[str] | None) -> frozenset[str]:
+    """The check ids (and "blocklists") to run; None = all. BadInput names an unknown id."""
+    if names is None:
+        return frozenset(SELECTABLE)
+    wanted = [name.strip().lower() for name in names]
+    unknown = [name for name in wanted if name not in SELECTABLE]
+    if unknown:
+        raise BadInput(f"unknown check {unknown[0]!r}; known: {', '.join(SELECTABLE)}")
+    if not wanted:
+        raise BadInput("no check requested: name at least one")
+    return frozenset(wanted)
 
 
-def _chosen_providers(opts: Options) -> list[providers.Provider]:
+def chosen_providers(opts: Options) -> list[providers.Provider]:
     known = providers.load_providers()
     if not opts.providers:
         return known
@@ -101,22 +109,108 @@ def _chosen_providers(opts: Options) -> list[providers.Provider]:
         raise BadInput(str(exc)) from None
 
 
-def _chosen_lists(opts: Options) -> list[blocklists.Blocklist]:
+def chosen_lists(
+    opts: Options, catalog: blocklists.Catalog | None = None
+) -> list[blocklists.Blocklist]:
     try:
-        catalog = blocklists.load_catalog(opts.blocklists_file)
+        catalog = catalog or blocklists.load_catalog(opts.blocklists_file)
         return catalog.select(opts.lists) if opts.lists else catalog.default()
     except blocklists.CatalogError as exc:
         raise BadInput(str(exc)) from None
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What the DNS said, read by each check and list: everything `assemble` needs."""
+
+    checks: list[CheckResult]
+    listings: list[BlocklistResult]
+    requested: frozenset[str]
+    assumed_helo: str | None
+
+
+async def gather(
+    ctx: Context,
+    requested: frozenset[str],
+    lists: Sequence[blocklists.Blocklist],
+    breaker: Breaker | None = None,
+) -> Gathered:
+    """Run the requested checks and lists concurrently; the others are `skip`, not requested."""
+    modules = [module for module in CHECKS if module.ID in requested]
+    queried = lists if BLOCKLISTS in requested else []
+    results, listings = await asyncio.gather(
+        run_checks(ctx, modules), run_blocklists(ctx, queried, breaker)
+    )
+    by_id = {result.id: result for result in results}
+    checks = [by_id.get(module.ID) or not_requested(module.ID) for module in CHECKS]
+    assumed = ctx.settled("assumed_helo") if ctx.helo is None else None
+    return Gathered(checks, listings, requested, assumed)
+
+
+def not_requested(check_id: str) -> CheckResult:
+    return CheckResult(
+        check_id,
+        Status.SKIP,
+        NOT_REQUESTED,
+        [Finding(Status.SKIP, NOT_REQUESTED, [], "not_requested")],
+    )
+
+
+def assemble(
+    target: Target,
+    gathered: Gathered,
+    chosen: Sequence[providers.Provider],
+    *,
+    bulk: bool,
+    started_at: str,
+    duration_ms: int,
+) -> Report:
+    """The report of what was gathered: pure, no DNS."""
+    consulted = {zone for p in providers.load_providers() for zone in p.uses_blocklists}
+    lists_queried = BLOCKLISTS in gathered.requested
+    checks = [
+        static_ip.with_policy_listings(c, gathered.listings, consulted, lists_queried)
+        if c.id == static_ip.ID
+        else c
+        for c in gathered.checks
+    ]
+    report = Report(
+        target=target,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        checks=checks,
+        blocklists=list(gathered.listings),
+    )
+    report = dataclasses.replace(report, providers=providers.evaluate(chosen, report, bulk=bulk))
+    return dataclasses.replace(report, remedies=remedies.ordered(report))
+
+
+def target_of(domain: Domain, ip: IPAddress, helo: str | None, assumed: str | None) -> Target:
+    return Target(
+        domain=domain.unicode,
+        domain_ascii=domain.ascii,
+        ip=str(ip),
+        helo=helo if helo is not None else assumed,
+        helo_assumed=helo is None and assumed is not None,
+    )
+
+
+class Breaker(Protocol):
+    """Stops asking a list that keeps failing (reputation.audit.breaker.ListsBreaker)."""
+
+    def allows(self, zone: str) -> bool: ...
+    def why(self, zone: str) -> str: ...
+    def record(self, zone: str, failed: bool, detail: str = "") -> None: ...
+
+
 async def run_blocklists(
-    ctx: Context, lists: Sequence[blocklists.Blocklist]
+    ctx: Context, lists: Sequence[blocklists.Blocklist], breaker: Breaker | None = None
 ) -> list[BlocklistResult]:
     """Every list, concurrently.
 
     Domain lists are asked about the domain and, for a subdomain, its registrable domain too:
     URI lists such as SURBL and URIBL list registrable domains only. A reserved name is never
-    asked about.
+    asked about. A list the breaker has stopped is not asked: its results are errors.
     """
     domains: list[str | None] = [None]
     if not reserved_suffix(ctx.domain.ascii):
@@ -128,7 +222,7 @@ async def run_blocklists(
     # No list holds private or reserved addresses: asking would only look like a clean bill.
     ip = None if special_range(ctx.ip) else ctx.ip
     asks = [
-        _lookup_in_time(ctx, entry, ip if i == 0 else None, domain, env, deadline)
+        _lookup_in_time(ctx, entry, ip if i == 0 else None, domain, env, deadline, breaker)
         for entry in lists
         for i, domain in enumerate(domains)
     ]
@@ -142,20 +236,22 @@ async def _lookup_in_time(
     domain: str | None,
     env: Mapping[str, str],
     deadline: float,
+    breaker: Breaker | None = None,
 ) -> list[BlocklistResult]:
+    if breaker is not None and not breaker.allows(entry.zone):
+        return blocklists.unanswered(entry, ip, domain, breaker.why(entry.zone))
     try:
         async with backstop(deadline):
-            return await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
+            results = await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
     except TimeoutError:
-        detail = f"not completed within {deadline:g}s"
+        results = blocklists.unanswered(entry, ip, domain, f"not completed within {deadline:g}s")
     except Exception as exc:  # a defect must cost one list, not the report
         detail = f"internal error: {type(exc).__name__}: {exc}"
-    return blocklists.unanswered(entry, ip, domain, detail)
-
-
-def check(domain: str, ip: str, helo: str | None = None, **options: Any) -> Report:
-    """The synchronous twin of check_async."""
-    return asyncio.run(check_async(domain, ip, helo, **options))
+        results = blocklists.unanswered(entry, ip, domain, detail)
+    if breaker is not None and results:
+        failed = [r for r in results if r.status in (ListingStatus.ERROR, ListingStatus.REFUSED)]
+        breaker.record(entry.zone, bool(failed), failed[0].detail if failed else "")
+    return results
 
 
 async def run_checks(ctx: Context, modules: Sequence[ModuleType]) -> list[CheckResult]:

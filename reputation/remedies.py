@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from reputation.checks import DESCRIPTIONS
 from reputation.report import CheckResult, ListingStatus, Report, Status
 
-ADDRESS_CHECKS = frozenset({"helo_ptr", "spf"})
+# From a non-public address nothing about the address can be fixed but the address.
+ADDRESS_CHECKS = frozenset(check.id for check in DESCRIPTIONS if check.judges_address)
 
 
 def ordered(report: Report) -> list[str]:

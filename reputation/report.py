@@ -1,12 +1,13 @@
 """The one report model every renderer reads, and the verdict rule.
 
 `Report.to_dict()` is the public JSON contract (schema reputation/report/v1): fields may be
-added, never renamed or removed.
+added, never renamed or removed. `Report.from_dict()` reads it back, so stored reports can be
+compared: `Report.from_dict(report.to_dict()) == report`. Reports are frozen once assembled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -52,7 +53,7 @@ EXIT_CODES = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.FAIL: 2, Verdict.INCOMPL
 EXIT_BAD_INPUT = 64
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
     status: Status
     message: str
@@ -67,8 +68,14 @@ class Finding:
             "evidence": list(self.evidence),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            Status(data["status"]), data["message"], list(data.get("evidence", [])), data["code"]
+        )
 
-@dataclass
+
+@dataclass(frozen=True)
 class CheckResult:
     id: str
     status: Status
@@ -101,6 +108,16 @@ class CheckResult:
             "remedy": self.remedy,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        return cls(
+            data["id"],
+            Status(data["status"]),
+            data["summary"],
+            [Finding.from_dict(f) for f in data.get("findings", [])],
+            data.get("remedy", ""),
+        )
+
 
 class ListingStatus(StrEnum):
     LISTED = "listed"
@@ -110,7 +127,7 @@ class ListingStatus(StrEnum):
     SKIPPED = "skipped"
 
 
-@dataclass
+@dataclass(frozen=True)
 class BlocklistResult:
     zone: str
     name: str
@@ -143,8 +160,26 @@ class BlocklistResult:
             "remedy": self.remedy,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BlocklistResult:
+        return cls(
+            zone=data["zone"],
+            name=data["name"],
+            subject=data["subject"],
+            query=data["query"],
+            status=ListingStatus(data["status"]),
+            codes=list(data.get("codes", [])),
+            meanings=list(data.get("meanings", [])),
+            severity=data.get("severity", ""),
+            txt=list(data.get("txt", [])),
+            removal_url=data.get("removal_url", ""),
+            detail=data.get("detail", ""),
+            list_id=data.get("id", ""),
+            remedy=data.get("remedy", ""),
+        )
 
-@dataclass
+
+@dataclass(frozen=True)
 class ProviderReason:
     rule: str
     check: str
@@ -165,8 +200,12 @@ class ProviderReason:
             "confidence": self.confidence,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProviderReason:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
-@dataclass
+
+@dataclass(frozen=True)
 class ProviderVerdict:
     id: str
     name: str
@@ -183,8 +222,18 @@ class ProviderVerdict:
             "unknown_because": list(self.unknown_because),
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProviderVerdict:
+        return cls(
+            data["id"],
+            data["name"],
+            data["verdict"],
+            [ProviderReason.from_dict(r) for r in data.get("reasons", [])],
+            list(data.get("unknown_because", [])),
+        )
 
-@dataclass
+
+@dataclass(frozen=True)
 class Target:
     domain: str
     domain_ascii: str
@@ -201,8 +250,12 @@ class Target:
             "helo_assumed": self.helo_assumed,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Target:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
-@dataclass
+
+@dataclass(frozen=True)
 class Report:
     target: Target
     started_at: str
@@ -263,3 +316,20 @@ class Report:
             "remedies": list(self.remedies),
             "unverified": self.unverified,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """A report read back from its JSON form; verdict and unverified follow from the rest.
+
+        Raises ValueError for another schema and KeyError for a missing field."""
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} report (schema {data.get('schema')!r})")
+        return cls(
+            target=Target.from_dict(data["target"]),
+            started_at=data["started_at"],
+            duration_ms=data["duration_ms"],
+            checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
+            blocklists=[BlocklistResult.from_dict(b) for b in data.get("blocklists", [])],
+            providers=[ProviderVerdict.from_dict(p) for p in data.get("providers", [])],
+            remedies=list(data.get("remedies", [])),
+        )

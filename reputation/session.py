@@ -1,23 +1,42 @@
-"""A Session: one resolver and one cache shared by every check it runs.
+"""A Session: one resolver and one answer cache shared by every check it runs.
 
-This first version fixes the interface that the audit, bounce and message commands build on;
-today each check still runs through the one-shot engine.
+    async with Session(nameservers=["127.0.0.1:5353"], timeout=5.0, rdap=False) as session:
+        report = await session.check("example.org", "203.0.113.25", checks=["helo_ptr"])
+
+Answers are reused within their TTL across senders, so each blocklist's RFC 5782 test points
+are asked once per session (again when their TTL runs out), not once per sender.
+`check()` and `check_async()` are one-shot sessions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+import httpx
+
 from reputation import engine
-from reputation.context import DEFAULT_RDAP_URL
-from reputation.dns.resolver import DEFAULT_TIMEOUT
+from reputation.blocklists import Catalog
+from reputation.context import DEFAULT_RDAP_URL, Context
+from reputation.dns.cache import DEFAULT_MAX_ENTRIES, AnswerCache, Querier
+from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
+from reputation.inputs import parse_domain, parse_helo, parse_ip, parse_options
 from reputation.report import Report
 
 
 class Session:
-    """Usage: `async with Session(nameservers=[...]) as s: report = await s.check(d, ip)`."""
+    """Checks many senders through one resolver and one cache; see the module doc.
+
+    `resolver`: anything with `async query(name, rdtype) -> Answer` to ask instead of a
+    Resolver on `nameservers` (the session does not close it). `catalog`: a loaded blocklist
+    catalog instead of `blocklists_file`. `lists_breaker`: stops asking a list that keeps
+    failing (see reputation.audit.breaker). Bad input raises BadInput here, before any check.
+    """
 
     def __init__(
         self,
@@ -26,22 +45,40 @@ class Session:
         timeout: float = DEFAULT_TIMEOUT,
         rdap: bool = True,
         rdap_url: str = DEFAULT_RDAP_URL,
+        rdap_transport: httpx.AsyncBaseTransport | None = None,
         blocklists_file: Path | None = None,
+        catalog: Catalog | None = None,
         lists: Sequence[str] = (),
         providers: Sequence[str] = (),
         bulk: bool = False,
+        env: Mapping[str, str] | None = None,
+        resolver: Querier | None = None,
+        cache_size: int = DEFAULT_MAX_ENTRIES,
+        lists_breaker: engine.Breaker | None = None,
     ) -> None:
-        self._options = {
-            "nameservers": list(nameservers),
-            "timeout": timeout,
-            "rdap": rdap,
-            "rdap_url": rdap_url,
-            "blocklists_file": blocklists_file,
-            "lists": list(lists),
-            "providers": list(providers),
-            "bulk": bulk,
-        }
-        engine.make_options(**self._options)  # bad input fails here, before any check
+        self.options = engine.make_options(
+            nameservers=nameservers,
+            timeout=timeout,
+            rdap=rdap,
+            rdap_url=rdap_url,
+            rdap_transport=rdap_transport,
+            providers=providers,
+            bulk=bulk,
+            blocklists_file=blocklists_file,
+            lists=lists,
+            env=env,
+        )
+        self.providers = engine.chosen_providers(self.options)
+        self.lists = engine.chosen_lists(self.options, catalog)
+        self._owned: Resolver | None = None
+        if resolver is None:
+            # The cache does the sharing, so the resolver keeps no answers of its own.
+            resolver = self._owned = Resolver(
+                nameservers=self.options.nameservers, timeout=self.options.timeout, memoise=False
+            )
+        self.cache = AnswerCache(resolver, max_entries=cache_size)
+        self.breaker = lists_breaker
+        self._closed = False
 
     async def __aenter__(self) -> Session:
         return self
@@ -55,19 +92,128 @@ class Session:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Release the sockets; the session cannot check after this."""
+        """Cancel what is still in flight; the session cannot check after this."""
+        self._closed = True
+        await self.cache.aclose()
+        if self._owned is not None:
+            await self._owned.aclose()
 
     async def check(
         self,
         domain: str,
         ip: str,
         helo: str | None = None,
-        *,
         checks: Sequence[str] | None = None,
+        *,
         dkim_selectors: Sequence[str] = (),
     ) -> Report:
-        """Check one sender. `checks`: check ids (and "blocklists") to run; None = all."""
-        del checks  # not honoured yet: every check runs
-        return await engine.check_async(
-            domain, ip, helo, dkim_selectors=list(dkim_selectors), **self._options
+        """Check one sender. `checks`: check ids (and "blocklists") to run; None = all.
+
+        The checks not run are in the report as `skip`, "not requested"; provider rules that
+        depend on them are `unknown`. Raises BadInput naming a value that cannot be used.
+        """
+        if self._closed:
+            raise RuntimeError("the session is closed")
+        target_domain, target_ip, helo = parse_domain(domain), parse_ip(ip), parse_helo(helo)
+        requested = engine.requested_checks(checks)
+        selectors = parse_options({"dkim_selectors": dkim_selectors})["dkim_selectors"]
+        options = dataclasses.replace(self.options, dkim_selectors=selectors)
+        started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        clock = time.monotonic()
+        run = self.cache.for_run()
+        ctx = Context(target_domain, target_ip, helo, run, options)
+        try:
+            gathered = await engine.gather(ctx, requested, self.lists, self.breaker)
+        finally:
+            await run.aclose()
+        return engine.assemble(
+            engine.target_of(target_domain, target_ip, helo, gathered.assumed_helo),
+            gathered,
+            self.providers,
+            bulk=self.options.bulk,
+            started_at=started_at,
+            duration_ms=round((time.monotonic() - clock) * 1000),
         )
+
+
+async def check_async(
+    domain: str,
+    ip: str,
+    helo: str | None = None,
+    *,
+    checks: Sequence[str] | None = None,
+    nameservers: Sequence[str | tuple[str, int]] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    rdap: bool = True,
+    rdap_url: str = DEFAULT_RDAP_URL,
+    rdap_transport: httpx.AsyncBaseTransport | None = None,
+    dkim_selectors: Sequence[str] = (),
+    providers: Sequence[str] = (),
+    bulk: bool = False,
+    blocklists_file: Path | None = None,
+    catalog: Catalog | None = None,
+    lists: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    resolver: Querier | None = None,
+) -> Report:
+    """Check that `domain` may send mail from `ip` (greeting as `helo`): a one-shot Session.
+
+    Raises BadInput naming a value that cannot be used.
+    """
+    async with Session(
+        nameservers=nameservers,
+        timeout=timeout,
+        rdap=rdap,
+        rdap_url=rdap_url,
+        rdap_transport=rdap_transport,
+        blocklists_file=blocklists_file,
+        catalog=catalog,
+        lists=lists,
+        providers=providers,
+        bulk=bulk,
+        env=env,
+        resolver=resolver,
+    ) as session:
+        return await session.check(domain, ip, helo, checks, dkim_selectors=dkim_selectors)
+
+
+def check(
+    domain: str,
+    ip: str,
+    helo: str | None = None,
+    *,
+    checks: Sequence[str] | None = None,
+    nameservers: Sequence[str | tuple[str, int]] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    rdap: bool = True,
+    rdap_url: str = DEFAULT_RDAP_URL,
+    rdap_transport: httpx.AsyncBaseTransport | None = None,
+    dkim_selectors: Sequence[str] = (),
+    providers: Sequence[str] = (),
+    bulk: bool = False,
+    blocklists_file: Path | None = None,
+    catalog: Catalog | None = None,
+    lists: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Report:
+    """The synchronous twin of check_async."""
+    return asyncio.run(
+        check_async(
+            domain,
+            ip,
+            helo,
+            checks=checks,
+            nameservers=nameservers,
+            timeout=timeout,
+            rdap=rdap,
+            rdap_url=rdap_url,
+            rdap_transport=rdap_transport,
+            dkim_selectors=dkim_selectors,
+            providers=providers,
+            bulk=bulk,
+            blocklists_file=blocklists_file,
+            catalog=catalog,
+            lists=lists,
+            env=env,
+        )
+    )

@@ -80,7 +80,6 @@ def test_an_rdap_url_the_client_cannot_use_is_bad_input(url: str) -> None:
         (("clean.net", "81.2.69.142"), {"env": 5}),
         (("clean.net", "81.2.69.142"), {"lists": "zen"}),
         (("clean.net", "81.2.69.142"), {"blocklists_file": 5}),
-        (("clean.net", "81.2.69.142"), {"colour": True}),
     ],
 )
 def test_every_wrong_value_in_the_api_is_bad_input(args: tuple, options: dict) -> None:

@@ -10,18 +10,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
+from reputation.checks.descriptor import Check, Code
 from reputation.context import Context
 from reputation.dns.resolver import Answer, Resolver
 from reputation.knowledge import load_data
 from reputation.protocols.dmarc import TagListError, parse_tag_list
 from reputation.report import CheckResult, Finding, Status
-
-ID = "dkim"
 
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: verifiers MUST NOT accept smaller keys; Gmail requires it
 RECOMMENDED_RSA_BITS = 2048  # RFC 8301 §3.2: signers SHOULD use at least this
@@ -35,26 +35,59 @@ _SELECTOR_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 _KEY_TAG = re.compile(r"(?:^|;)[ \t\r\n]*[pk][ \t\r\n]*=")
 _WSP = " \t\r\n"
 
-REMEDIES = {
-    "dkim_not_found": "Find your selector in the s= tag of the DKIM-Signature header of a message "
-    "you sent and re-run with --dkim-selector NAME; if there is no such header, turn on DKIM "
-    "signing at your mail provider (Gmail requires SPF or DKIM from every sender, both from "
-    "bulk senders).",
-    "dkim_selector_missing": "Publish the key for that selector at <selector>._domainkey.<domain>, "
-    "or check the name against the s= tag of your DKIM-Signature headers.",
-    "dkim_selector_invalid": "Give the selector as it appears in the s= tag, "
-    "e.g. --dkim-selector s1.",
-    "dkim_revoked": "Publish the current key at that selector, or delete the revoked record once "
-    "no mail is signed with it.",
-    "dkim_weak_key": "Generate a 2048-bit RSA key and publish it under a new selector: RFC 8301 "
-    "forbids verifying with keys under 1024 bits and Gmail requires at least 1024.",
-    "dkim_invalid": "Republish the key record exactly as your signer gives it: "
-    "v=DKIM1; k=rsa; p=<base64 public key>, tags separated by semicolons.",
-    "dkim_testing": "Remove t=y once DKIM works: verifiers treat mail signed in test mode like "
-    "unsigned mail.",
-    "dkim_multiple": "Publish a single key record per selector.",
-    "dkim_unverified": "Re-run when DNS answers.",
-}
+CHECK = Check(
+    "dkim",
+    undecided_by=("dkim_unverified",),
+    asks_domain_dns=True,
+    codes={
+        "dkim_found": Code(Status.PASS),
+        "dkim_not_found": Code(
+            Status.WARN,
+            "Find your selector in the s= tag of the DKIM-Signature header of a message "
+            "you sent and re-run with --dkim-selector NAME; if there is no such header, turn on "
+            "DKIM signing at your mail provider (Gmail requires SPF or DKIM from every sender, "
+            "both from bulk senders).",
+            # Selectors cannot be listed, so "no key at the common selectors" proves no
+            # absence of signing, unless the sender named its own selectors.
+            confirmed_by="dkim_selector_missing",
+            why="no DKIM key at the common selectors, but yours may have another name "
+            "(--dkim-selector)",
+        ),
+        "dkim_selector_missing": Code(
+            Status.WARN,
+            "Publish the key for that selector at <selector>._domainkey.<domain>, "
+            "or check the name against the s= tag of your DKIM-Signature headers.",
+        ),
+        "dkim_selector_invalid": Code(
+            Status.WARN,
+            "Give the selector as it appears in the s= tag, e.g. --dkim-selector s1.",
+        ),
+        "dkim_revoked": Code(
+            Status.FAIL,
+            "Publish the current key at that selector, or delete the revoked record once "
+            "no mail is signed with it.",
+        ),
+        "dkim_weak_key": Code(
+            Status.WARN,
+            "Generate a 2048-bit RSA key and publish it under a new selector: RFC 8301 "
+            "forbids verifying with keys under 1024 bits and Gmail requires at least 1024.",
+        ),
+        "dkim_invalid": Code(
+            Status.FAIL,
+            "Republish the key record exactly as your signer gives it: "
+            "v=DKIM1; k=rsa; p=<base64 public key>, tags separated by semicolons.",
+        ),
+        "dkim_testing": Code(
+            Status.WARN,
+            "Remove t=y once DKIM works: verifiers treat mail signed in test mode like "
+            "unsigned mail.",
+        ),
+        "dkim_multiple": Code(Status.WARN, "Publish a single key record per selector."),
+        "dkim_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
+        "dkim_probe_unverified": Code(Status.SKIP),
+    },
+)
+ID = CHECK.id
 
 
 @dataclass(frozen=True)
@@ -332,16 +365,12 @@ async def run(ctx: Context) -> CheckResult:
     for result in probes:
         findings += _probe_findings(result, domain)
     findings += _absence_findings(list(probes), domain)
-    _soften_rotation(findings)
-    return _result(findings)
+    return _result(_soften_rotation(findings))
 
 
 def _invalid_selector(text: str) -> Finding:
-    return Finding(
-        Status.WARN,
-        f"--dkim-selector {text!r} is not a selector name; not probed",
-        [],
-        "dkim_selector_invalid",
+    return CHECK.finding(
+        "dkim_selector_invalid", f"--dkim-selector {text!r} is not a selector name; not probed"
     )
 
 
@@ -351,27 +380,23 @@ def _probe_findings(result: Probe, domain: str) -> list[Finding]:
     where += f", CNAME to {result.answer.cnames[-1]}: hosted key)" if result.answer.cnames else ")"
     findings: list[Finding] = []
     if result.mine and result.answer.unverified:
-        findings.append(
-            Finding(Status.ERROR, f"could not look up {where}", evidence, "dkim_unverified")
-        )
+        findings.append(CHECK.finding("dkim_unverified", f"could not look up {where}", evidence))
     elif result.mine and not result.found:
         findings.append(
-            Finding(
-                Status.WARN,
+            CHECK.finding(
+                "dkim_selector_missing",
                 f"no DKIM key at {where}: mail signed with it fails DKIM",
                 evidence,
-                "dkim_selector_missing",
             )
         )
     for key in result.keys:
         findings += _key_findings(key, where, [*evidence, f"parsed: {_shown(key)}"])
     if len(result.keys) > 1:
         findings.append(
-            Finding(
-                Status.WARN,
+            CHECK.finding(
+                "dkim_multiple",
                 f"{len(result.keys)} key records at {where}: verifiers may pick either",
                 evidence,
-                "dkim_multiple",
             )
         )
     return findings
@@ -385,32 +410,27 @@ def _shown(key: DkimKey) -> str:
 def _key_findings(key: DkimKey, where: str, evidence: list[str]) -> list[Finding]:
     if key.problems:
         return [
-            Finding(
-                Status.FAIL,
-                f"invalid DKIM key record at {where}: {problem}",
-                evidence,
-                "dkim_invalid",
+            CHECK.finding(
+                "dkim_invalid", f"invalid DKIM key record at {where}: {problem}", evidence
             )
             for problem in key.problems
         ]
     if key.revoked:
         return [
-            Finding(
-                Status.FAIL,
+            CHECK.finding(
+                "dkim_revoked",
                 f"the key at {where} is revoked (empty p=): signatures with it fail",
                 evidence,
-                "dkim_revoked",
             )
         ]
     findings = [_strength_finding(key, where, evidence)]
     if key.testing:
         findings.append(
-            Finding(
-                Status.WARN,
+            CHECK.finding(
+                "dkim_testing",
                 f"the key at {where} is in testing mode (t=y): verifiers must treat mail signed "
                 "with it like unsigned mail (RFC 6376 §3.6.1)",
                 evidence,
-                "dkim_testing",
             )
         )
     return findings
@@ -418,18 +438,17 @@ def _key_findings(key: DkimKey, where: str, evidence: list[str]) -> list[Finding
 
 def _strength_finding(key: DkimKey, where: str, evidence: list[str]) -> Finding:
     if key.weak:
-        return Finding(
-            Status.WARN,
+        return CHECK.finding(
+            "dkim_weak_key",
             f"the key at {where} is RSA {key.bits}-bit: verifiers must not accept signatures "
             f"from keys under {MIN_RSA_BITS} bits (RFC 8301 §3.2) and Gmail requires at least "
             f"{MIN_RSA_BITS}",
             evidence,
-            "dkim_weak_key",
         )
     advice = ""
     if key.key_type == "rsa" and key.bits is not None and key.bits < RECOMMENDED_RSA_BITS:
         advice = f" (RFC 8301 recommends {RECOMMENDED_RSA_BITS})"
-    return Finding(Status.PASS, f"DKIM {key.describe()}{advice} at {where}", evidence, "dkim_found")
+    return CHECK.finding("dkim_found", f"DKIM {key.describe()}{advice} at {where}", evidence)
 
 
 def _absence_findings(probes: list[Probe], domain: str) -> list[Finding]:
@@ -439,11 +458,10 @@ def _absence_findings(probes: list[Probe], domain: str) -> list[Finding]:
             return []
         names = ", ".join(p.selector for p in failed)
         return [
-            Finding(
-                Status.SKIP,
+            CHECK.finding(
+                "dkim_probe_unverified",
                 f"lookups of selectors {names} failed; keys found elsewhere are enough",
                 [p.answer.evidence() for p in failed],
-                "dkim_probe_unverified",
             )
         ]
     probed = ", ".join(p.selector for p in probes)
@@ -454,43 +472,45 @@ def _absence_findings(probes: list[Probe], domain: str) -> list[Finding]:
             "any DKIM selector" if len(failed) == len(probes) else f"{len(failed)} DKIM selectors"
         )
         return [
-            Finding(
-                Status.ERROR,
+            CHECK.finding(
+                "dkim_unverified",
                 f"could not look up {every} of {domain} ({', '.join(p.selector for p in failed)}), "
                 "and no key was found at the others",
                 [p.answer.evidence() for p in failed[:3]] + [f"probed: {probed}"],
-                "dkim_unverified",
             )
         ]
     return [
-        Finding(
-            Status.WARN,
+        CHECK.finding(
+            "dkim_not_found",
             f"no DKIM key found at the {len(probes)} selectors probed: selectors cannot "
             "be listed from DNS, so yours may just have another name; find it in the s= tag of "
             "a DKIM-Signature header you sent and pass --dkim-selector NAME",
             [f"probed TXT <selector>._domainkey.{domain} for: {probed}"],
-            "dkim_not_found",
         )
     ]
 
 
-def _soften_rotation(findings: list[Finding]) -> None:
+def _soften_rotation(findings: list[Finding]) -> list[Finding]:
     """A revoked key next to a live one is what key rotation leaves behind: mail is signed with
     the live key, the old selector is revoked on purpose. So revoked is a warning then, and a
     failure only when no live key was found (whatever signs the mail, it is not a live key we
     can see)."""
-    if any(f.code in ("dkim_found", "dkim_weak_key") for f in findings):
-        for finding in findings:
-            if finding.code == "dkim_revoked":
-                finding.status = Status.WARN
-                finding.message += " (another selector has a live key: fine after a key rotation)"
+    if not any(f.code in ("dkim_found", "dkim_weak_key") for f in findings):
+        return findings
+    rotated = " (another selector has a live key: fine after a key rotation)"
+    return [
+        dataclasses.replace(f, status=Status.WARN, message=f.message + rotated)
+        if f.code == "dkim_revoked"
+        else f
+        for f in findings
+    ]
 
 
 def _result(findings: list[Finding]) -> CheckResult:
     for status in (Status.FAIL, Status.ERROR, Status.WARN):
         bad = next((f for f in findings if f.status is status), None)
         if bad is not None:
-            return CheckResult.from_findings(ID, bad.message, findings, REMEDIES)
+            return CHECK.result(bad.message, findings)
     found = [f for f in findings if f.code == "dkim_found"]
     summary = found[0].message if len(found) == 1 else f"DKIM keys at {len(found)} selectors"
-    return CheckResult.from_findings(ID, summary, findings, REMEDIES)
+    return CHECK.result(summary, findings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from reputation.checks.descriptor import Check, Code
 from reputation.checks.spf import evaluate_for
 from reputation.context import Context, organisational_domain
 from reputation.dns.resolver import Answer, Resolver
@@ -24,37 +25,78 @@ from reputation.protocols.dmarc import (
 )
 from reputation.report import CheckResult, Finding, Status
 
-ID = "dmarc"
-
 GMAIL_GUIDELINES = "https://support.google.com/mail/answer/81126"
 ENFORCING = ("quarantine", "reject")
-# Where the colleague's SPF evaluation lives; absent while it is being written.
 
-REMEDIES = {
-    "dmarc_missing": "Publish a TXT record at _dmarc.yourdomain, e.g. "
-    '"v=DMARC1; p=none; rua=mailto:dmarc-reports@yourdomain"; read the aggregate reports, '
-    "then move to p=quarantine and p=reject.",
-    "dmarc_policy_none": "Once the aggregate reports show all your legitimate mail passing aligned "
-    "SPF or DKIM, move to p=quarantine, then p=reject.",
-    "dmarc_invalid": "Fix the record: it must start with exactly v=DMARC1, then "
-    "p=none|quarantine|reject, with tags separated by semicolons.",
-    "dmarc_multiple": "Keep exactly one v=DMARC1 TXT record at the _dmarc name: merge the others "
-    "into it and delete them.",
-    "dmarc_unverified": "Re-run when DNS answers.",
-    "dmarc_pct_partial": "Raise pct to 100 (or remove it) once reports look clean; receivers "
-    "following RFC 9989 no longer read pct.",
-    "dmarc_testing": "Remove t=y once you are ready for receivers to enforce the policy.",
-    "dmarc_unknown_tag": "Remove or correct unknown tags: DMARC tag names are lower-case and "
-    "case-sensitive.",
-    "dmarc_tag_order": "Put p= right after v=DMARC1, as RFC 7489 requires.",
-    "dmarc_report_scheme": "Use mailto: report addresses; receivers need not support other "
-    "schemes.",
-    "dmarc_report_unauthorized": 'Have the report receiver publish TXT "v=DMARC1" at '
-    "yourdomain._report._dmarc.theirdomain (RFC 7489 §7.1), or report to an address in your "
-    "own domain.",
-    "dmarc_report_unverified": "Re-run when DNS answers.",
-    "dmarc_spf_unaligned": "Sign all mail with DKIM as d=yourdomain so DMARC can pass, or "
-    "authorise this IP in the SPF record of your MAIL FROM domain.",
+CHECK = Check(
+    "dmarc",
+    undecided_by=("dmarc_unverified",),
+    asks_domain_dns=True,
+    codes={
+        "dmarc_policy_reject": Code(Status.PASS),
+        "dmarc_policy_quarantine": Code(Status.PASS),
+        "dmarc_policy_none": Code(
+            Status.WARN,
+            "Once the aggregate reports show all your legitimate mail passing aligned "
+            "SPF or DKIM, move to p=quarantine, then p=reject.",
+        ),
+        "dmarc_missing": Code(
+            Status.WARN,
+            "Publish a TXT record at _dmarc.yourdomain, e.g. "
+            '"v=DMARC1; p=none; rua=mailto:dmarc-reports@yourdomain"; read the aggregate '
+            "reports, then move to p=quarantine and p=reject.",
+        ),
+        "dmarc_invalid": Code(
+            Status.FAIL,
+            "Fix the record: it must start with exactly v=DMARC1, then "
+            "p=none|quarantine|reject, with tags separated by semicolons.",
+        ),
+        "dmarc_multiple": Code(
+            Status.FAIL,
+            "Keep exactly one v=DMARC1 TXT record at the _dmarc name: merge the others "
+            "into it and delete them.",
+        ),
+        "dmarc_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
+        "dmarc_pct_partial": Code(
+            Status.WARN,
+            "Raise pct to 100 (or remove it) once reports look clean; receivers "
+            "following RFC 9989 no longer read pct.",
+        ),
+        "dmarc_testing": Code(
+            Status.WARN, "Remove t=y once you are ready for receivers to enforce the policy."
+        ),
+        "dmarc_unknown_tag": Code(
+            Status.WARN,
+            "Remove or correct unknown tags: DMARC tag names are lower-case and case-sensitive.",
+        ),
+        "dmarc_tag_order": Code(Status.WARN, "Put p= right after v=DMARC1, as RFC 7489 requires."),
+        "dmarc_report_scheme": Code(
+            Status.WARN,
+            "Use mailto: report addresses; receivers need not support other schemes.",
+        ),
+        "dmarc_report_authorized": Code(Status.PASS),
+        "dmarc_report_unauthorized": Code(
+            Status.WARN,
+            'Have the report receiver publish TXT "v=DMARC1" at '
+            "yourdomain._report._dmarc.theirdomain (RFC 7489 §7.1), or report to an address "
+            "in your own domain.",
+        ),
+        "dmarc_report_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
+        "dmarc_spf_aligned": Code(Status.PASS),
+        "dmarc_spf_unknown": Code(Status.SKIP),
+        "dmarc_spf_unaligned": Code(
+            Status.WARN,
+            "Sign all mail with DKIM as d=yourdomain so DMARC can pass, or "
+            "authorise this IP in the SPF record of your MAIL FROM domain.",
+        ),
+    },
+)
+ID = CHECK.id
+# The finding code of each effective policy.
+POLICY_CODES = {
+    "none": "dmarc_policy_none",
+    "quarantine": "dmarc_policy_quarantine",
+    "reject": "dmarc_policy_reject",
 }
 
 
@@ -101,11 +143,10 @@ async def run(ctx: Context) -> CheckResult:
     findings = [_ignored_finding(found, d, text) for d, text in found.ignored]
     if found.unverified is not None:
         findings.append(
-            Finding(
-                Status.ERROR,
+            CHECK.finding(
+                "dmarc_unverified",
                 f"could not look up the DMARC record of {domain}",
                 [a.evidence() for a in found.answers],
-                "dmarc_unverified",
             )
         )
     elif found.found_at is None:
@@ -120,36 +161,33 @@ async def run(ctx: Context) -> CheckResult:
 
 def _ignored_finding(found: Discovery, domain: str, text: str) -> Finding:
     answer = found.answer_at(domain)
-    return Finding(
-        Status.FAIL,
+    return CHECK.finding(
+        "dmarc_invalid",
         f"the TXT record at {dmarc_name(domain)} is meant as DMARC but receivers discard it: "
         f"{near_miss_reason(text)} (records must start with exactly v=DMARC1, RFC 7489 §6.6.3)",
         [answer.evidence()] if answer else [text],
-        "dmarc_invalid",
     )
 
 
 def _missing_finding(domain: str, found: Discovery) -> Finding:
     names = " nor at ".join(a.name for a in found.answers)
-    return Finding(
-        Status.WARN,
+    return CHECK.finding(
+        "dmarc_missing",
         f"no DMARC record at {names}: Gmail, Yahoo and Outlook.com require one (p=none is "
         "enough) from bulk senders, and without it nothing stops others sending as "
         f"{domain}",
         [a.evidence() for a in found.answers] + [GMAIL_GUIDELINES],
-        "dmarc_missing",
     )
 
 
 def _multiple_finding(found: Discovery) -> Finding:
     name = dmarc_name(found.found_at or "")
     answer = found.answer_at(found.found_at or "")
-    return Finding(
-        Status.FAIL,
+    return CHECK.finding(
+        "dmarc_multiple",
         f"{len(found.records)} DMARC records at {name}: receivers then apply no DMARC policy at "
         "all (RFC 7489 §6.6.3 step 6)",
         ([answer.evidence()] if answer else []) + [f"record: {r}" for r in found.records],
-        "dmarc_multiple",
     )
 
 
@@ -184,8 +222,8 @@ def _record_evidence(found: Discovery, record: DmarcRecord) -> list[str]:
 def _problem_finding(at: str, problem: Problem, evidence: list[str]) -> Finding:
     status = Status.FAIL if problem.severity == "error" else Status.WARN
     prefix = "invalid DMARC record" if problem.severity == "error" else "DMARC record"
-    return Finding(
-        status, f"{prefix} at {dmarc_name(at)}: {problem.message}", evidence, problem.code
+    return CHECK.finding(
+        problem.code, f"{prefix} at {dmarc_name(at)}: {problem.message}", evidence, status
     )
 
 
@@ -195,20 +233,19 @@ def _policy_finding(domain: str, at: str, policy: str, source: str, evidence: li
     else:
         where = f"{dmarc_name(at)}: {source}"
     if policy == "none":
-        return Finding(
-            Status.WARN,
+        return CHECK.finding(
+            "dmarc_policy_none",
             f"DMARC policy for {domain} is none ({where}): receivers only report, they take no "
             "action on mail that fails DMARC; enough for Gmail's and Yahoo's bulk-sender rule, "
             "but it does not protect the domain",
             evidence,
-            "dmarc_policy_none",
         )
     action = "sent to spam" if policy == "quarantine" else "rejected"
-    return Finding(
-        Status.PASS,
+    return CHECK.finding(
+        POLICY_CODES[policy],
         f"DMARC policy for {domain} is {policy} ({where}): mail failing DMARC is {action}",
         evidence,
-        f"dmarc_policy_{policy}",
+        Status.PASS,
     )
 
 
@@ -219,23 +256,21 @@ def _partial_findings(record: DmarcRecord, policy: str, evidence: list[str]) -> 
     lower = "none" if policy == "quarantine" else "quarantine"
     if record.pct is not None and record.pct < 100:
         findings.append(
-            Finding(
-                Status.WARN,
+            CHECK.finding(
+                "dmarc_pct_partial",
                 f"pct={record.pct}: the {policy} policy covers only {record.pct}% of failing mail; "
                 f"the rest gets {lower} (RFC 7489 §6.6.4). RFC 9989 drops pct, so newer "
                 "receivers apply the policy to all of it",
                 evidence,
-                "dmarc_pct_partial",
             )
         )
     if record.testing:
         findings.append(
-            Finding(
-                Status.WARN,
+            CHECK.finding(
+                "dmarc_testing",
                 f"t=y (testing, RFC 9989): receivers that honour it apply {lower} instead of "
                 f"{policy}",
                 evidence,
-                "dmarc_testing",
             )
         )
     return findings
@@ -258,21 +293,19 @@ async def _authorisation(resolver: Resolver, at: str, host: str) -> Finding:
     answer = await resolver.query(f"{at}._report._dmarc.{host}", "TXT")
     evidence = [answer.evidence()]
     if answer.unverified:
-        return Finding(
-            Status.ERROR,
+        return CHECK.finding(
+            "dmarc_report_unverified",
             f"could not check whether {host} accepts DMARC reports for {at}",
             evidence,
-            "dmarc_report_unverified",
         )
     if any(is_dmarc_record(text) for text in answer.records):
         message = f"{host} authorises DMARC reports for {at}"
-        return Finding(Status.PASS, message, evidence, "dmarc_report_authorized")
-    return Finding(
-        Status.WARN,
+        return CHECK.finding("dmarc_report_authorized", message, evidence)
+    return CHECK.finding(
+        "dmarc_report_unauthorized",
         f"reports go to {host}, outside {organisational(at)}, which has not authorised them: "
         f"receivers send nothing there (no v=DMARC1 at {answer.name}, RFC 7489 §7.1)",
         evidence,
-        "dmarc_report_unauthorized",
     )
 
 
@@ -286,11 +319,9 @@ async def _spf_alignment(ctx: Context, record: DmarcRecord, policy: str) -> Find
     try:
         result = await spf_result(ctx)
     except Exception as exc:  # another check's defect must not sink DMARC
-        return Finding(
-            Status.SKIP,
-            f"SPF alignment not evaluated: the SPF evaluation failed ({type(exc).__name__}: {exc})",
-            [],
+        return CHECK.finding(
             "dmarc_spf_unknown",
+            f"SPF alignment not evaluated: the SPF evaluation failed ({type(exc).__name__}: {exc})",
         )
     if result is None:
         return None
@@ -303,20 +334,18 @@ def alignment_finding(domain: str, ip: str, spf: str, record: DmarcRecord, polic
     identity = f"MAIL FROM postmaster@{domain}"
     evidence = [f"spf={spf} for {identity} from {ip}"]
     if spf == "pass":
-        return Finding(
-            Status.PASS,
+        return CHECK.finding(
+            "dmarc_spf_aligned",
             f"SPF passes and aligns (aspf={record.aspf}): {ip} may send for {identity}, the "
             f"From domain itself (so long as your real MAIL FROM is in {domain}: a sending "
             "service's own bounce domain does not align)",
             evidence,
-            "dmarc_spf_aligned",
         )
     if spf == "temperror":
-        return Finding(
-            Status.SKIP,
+        return CHECK.finding(
+            "dmarc_spf_unknown",
             "SPF could not be evaluated (temperror), so SPF alignment is unknown",
             evidence,
-            "dmarc_spf_unknown",
         )
     signer = f"d={domain}"
     if record.adkim == "r":
@@ -329,14 +358,14 @@ def alignment_finding(domain: str, ip: str, spf: str, record: DmarcRecord, polic
         action = "sent to spam" if policy == "quarantine" else "rejected"
         message += f"; with p={policy}, mail without one is {action}"
     status = Status.WARN if policy in ENFORCING else Status.SKIP
-    return Finding(status, message, evidence, "dmarc_spf_unaligned")
+    return CHECK.finding("dmarc_spf_unaligned", message, evidence, status)
 
 
 def _result(findings: list[Finding]) -> CheckResult:
     for status in (Status.FAIL, Status.ERROR, Status.WARN):
         bad = next((f for f in findings if f.status is status), None)
         if bad is not None:
-            return CheckResult.from_findings(ID, bad.message, findings, REMEDIES)
+            return CHECK.result(bad.message, findings)
     policy = next((f for f in findings if f.code.startswith("dmarc_policy_")), None)
     summary = policy.message if policy is not None else "DMARC checked"
-    return CheckResult.from_findings(ID, summary, findings, REMEDIES)
+    return CHECK.result(summary, findings)

@@ -3,43 +3,74 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from reputation import facts
+from reputation.checks.descriptor import Check, Code
 from reputation.context import Context
 from reputation.dns.resolver import Answer, Outcome, display_name
 from reputation.inputs import BadInput, parse_ip
 from reputation.knowledge import special_range
-from reputation.report import CheckResult, Finding, Status, problem_summary
+from reputation.report import CheckResult, Finding, Status
 
-ID = "mx"
-
-REMEDIES = {
-    "mx_none": "Publish an MX record naming a mail host that accepts mail for the domain, so "
-    "bounces and replies can come back (receivers answer '505 Your domain has not DNS/MX entries').",
-    "mx_null": "Remove the null MX (RFC 7505) if the domain sends mail: receivers refuse senders "
-    "whose domain declares it accepts none.",
-    "mx_implicit": "Publish an explicit MX record; relying on the A/AAAA fallback looks like a misconfiguration.",
-    "mx_cname": "Point the MX at the host's canonical name, not at a CNAME (RFC 2181 §10.3).",
-    "mx_ip_literal": "An MX must name a host, not an IP address (RFC 7505 §3, RFC 5321 §5.1): "
-    "give the host a name with an A/AAAA record.",
-    "mx_null_mixed": "Either remove the null MX (the domain receives mail) or every other MX "
-    "(it receives none).",
-    "mx_unresolvable": "Give every MX host an A/AAAA record with a public address, or remove the MX.",
-    "mx_unverified": "Re-run when DNS answers.",
-}
+CHECK = Check(
+    "mx",
+    undecided_by=("mx_unverified",),
+    asks_domain_dns=True,
+    codes={
+        "mx_present": Code(Status.PASS),
+        "mx_host_ok": Code(Status.PASS),
+        "mx_none": Code(
+            Status.FAIL,
+            "Publish an MX record naming a mail host that accepts mail for the domain, so "
+            "bounces and replies can come back (receivers answer '505 Your domain has not "
+            "DNS/MX entries').",
+        ),
+        "mx_null": Code(
+            Status.FAIL,
+            "Remove the null MX (RFC 7505) if the domain sends mail: receivers refuse senders "
+            "whose domain declares it accepts none.",
+        ),
+        "mx_implicit": Code(
+            Status.WARN,
+            "Publish an explicit MX record; relying on the A/AAAA fallback looks like a "
+            "misconfiguration.",
+        ),
+        "mx_cname": Code(
+            Status.WARN,
+            "Point the MX at the host's canonical name, not at a CNAME (RFC 2181 §10.3).",
+        ),
+        "mx_ip_literal": Code(
+            Status.WARN,
+            "An MX must name a host, not an IP address (RFC 7505 §3, RFC 5321 §5.1): "
+            "give the host a name with an A/AAAA record.",
+        ),
+        "mx_null_mixed": Code(
+            Status.WARN,
+            "Either remove the null MX (the domain receives mail) or every other MX "
+            "(it receives none).",
+        ),
+        "mx_unresolvable": Code(
+            Status.WARN,
+            "Give every MX host an A/AAAA record with a public address, or remove the MX.",
+        ),
+        "mx_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
+    },
+)
+ID = CHECK.id
 
 
 async def run(ctx: Context) -> CheckResult:
     domain = ctx.domain.ascii
     mx = await ctx.resolver.query(domain, "MX")
     if mx.unverified:
-        finding = Finding(
-            Status.ERROR, f"could not look up the MX of {domain}", [mx.evidence()], "mx_unverified"
+        finding = CHECK.finding(
+            "mx_unverified", f"could not look up the MX of {domain}", [mx.evidence()]
         )
         return _result(finding.message, [finding])
     if mx.outcome is Outcome.NXDOMAIN:
-        finding = Finding(
-            Status.FAIL, f"{domain} does not exist, so it has no MX", [mx.evidence()], "mx_none"
+        finding = CHECK.finding(
+            "mx_none", f"{domain} does not exist, so it has no MX", [mx.evidence()]
         )
         return _result(finding.message, [finding])
     if not mx.ok:
@@ -50,21 +81,19 @@ async def run(ctx: Context) -> CheckResult:
     notes: list[Finding] = []
     if "." in targets:
         if len(targets) == 1:
-            finding = Finding(
-                Status.FAIL,
+            finding = CHECK.finding(
+                "mx_null",
                 f"{domain} publishes a null MX (RFC 7505): it declares it accepts no mail",
                 [mx.evidence()],
-                "mx_null",
             )
             return _result(finding.message, [finding])
         targets.remove(".")
         notes.append(
-            Finding(
-                Status.WARN,
+            CHECK.finding(
+                "mx_null_mixed",
                 f"{domain} mixes a null MX with other MX records, which RFC 7505 §3 forbids: "
                 "receivers may read it either way",
                 [mx.evidence()],
-                "mx_null_mixed",
             )
         )
     findings = [*notes, *await asyncio.gather(*(_judge_target(ctx, t) for t in targets))]
@@ -72,13 +101,14 @@ async def run(ctx: Context) -> CheckResult:
     summary = f"{len(usable)} of {len(targets)} MX hosts usable: {', '.join(targets)}"
     unusable = [f for f in findings if f.code in ("mx_unresolvable", "mx_ip_literal")]
     if unusable and not usable and not any(f.status is Status.ERROR for f in findings):
-        for f in unusable:
-            f.status = Status.FAIL
+        findings = [
+            dataclasses.replace(f, status=Status.FAIL) if f in unusable else f for f in findings
+        ]
         summary = f"no MX host of {domain} is a name with a public address"
     return _result(
         summary,
         [
-            Finding(Status.PASS, f"{domain} has MX records", [mx.evidence()], "mx_present"),
+            CHECK.finding("mx_present", f"{domain} has MX records", [mx.evidence()]),
             *findings,
         ],
     )
@@ -89,24 +119,19 @@ async def _implicit_mx(ctx: Context, mx: Answer) -> Finding:
     a, aaaa = await facts.addresses(ctx.resolver, domain)
     evidence = [mx.evidence(), a.evidence(), aaaa.evidence()]
     if a.ok or aaaa.ok:
-        return Finding(
-            Status.WARN,
+        return CHECK.finding(
+            "mx_implicit",
             f"{domain} has no MX; mail goes to its address record (implicit MX, RFC 5321 §5.1)",
             evidence,
-            "mx_implicit",
         )
     if a.unverified or aaaa.unverified:
-        return Finding(
-            Status.ERROR,
-            f"{domain} has no MX and its address could not be looked up",
-            evidence,
-            "mx_unverified",
+        return CHECK.finding(
+            "mx_unverified", f"{domain} has no MX and its address could not be looked up", evidence
         )
-    return Finding(
-        Status.FAIL,
+    return CHECK.finding(
+        "mx_none",
         f"{domain} has neither MX nor address records: it cannot receive mail or bounces",
         evidence,
-        "mx_none",
     )
 
 
@@ -116,42 +141,29 @@ async def _judge_target(ctx: Context, target: str) -> Finding:
     except BadInput:
         pass
     else:
-        return Finding(
-            Status.WARN, f"MX {target} is an IP address, not a host name", [], "mx_ip_literal"
-        )
+        return CHECK.finding("mx_ip_literal", f"MX {target} is an IP address, not a host name")
     a, aaaa = await facts.addresses(ctx.resolver, target)
     evidence = [a.evidence(), aaaa.evidence()]
     addresses = facts.ips_of(a, aaaa)
     if not addresses:
         if a.unverified or aaaa.unverified:
-            return Finding(
-                Status.ERROR, f"could not resolve MX host {target}", evidence, "mx_unverified"
-            )
-        return Finding(
-            Status.WARN, f"MX host {target} does not resolve", evidence, "mx_unresolvable"
-        )
+            return CHECK.finding("mx_unverified", f"could not resolve MX host {target}", evidence)
+        return CHECK.finding("mx_unresolvable", f"MX host {target} does not resolve", evidence)
     public = [ip for ip in addresses if special_range(ip) is None]
     if not public:
-        return Finding(
-            Status.WARN,
+        return CHECK.finding(
+            "mx_unresolvable",
             f"MX host {target} has only non-public addresses: {', '.join(map(str, addresses))}",
             evidence,
-            "mx_unresolvable",
         )
     if a.cnames or aaaa.cnames:
-        return Finding(
-            Status.WARN,
-            f"MX {target} is an alias (CNAME), which RFC 2181 forbids",
-            evidence,
-            "mx_cname",
+        return CHECK.finding(
+            "mx_cname", f"MX {target} is an alias (CNAME), which RFC 2181 forbids", evidence
         )
-    return Finding(
-        Status.PASS,
-        f"MX host {target} resolves to {', '.join(map(str, public))}",
-        evidence,
-        "mx_host_ok",
+    return CHECK.finding(
+        "mx_host_ok", f"MX host {target} resolves to {', '.join(map(str, public))}", evidence
     )
 
 
 def _result(summary: str, findings: list[Finding]) -> CheckResult:
-    return CheckResult.from_findings(ID, problem_summary(findings, summary), findings, REMEDIES)
+    return CHECK.summarised(findings, summary)

@@ -3,37 +3,63 @@
 from __future__ import annotations
 
 from reputation import facts
+from reputation.checks.descriptor import Check, Code
 from reputation.context import Context
 from reputation.inputs import IPAddress
 from reputation.protocols import spf
 from reputation.protocols.spf import SpfCode, SpfResult
-from reputation.report import CheckResult, Finding, Status
+from reputation.report import CheckResult, Status
 
-ID = "spf"
-
-REMEDIES = {
-    "spf_fail": "Authorise the sending address in the domain's SPF record: add ip4:/ip6: for it, "
-    "or include: the SPF record of the service that sends for you, before the -all.",
-    "spf_softfail": "Authorise the sending address in the domain's SPF record (ip4:/ip6: or the "
-    "sending service's include:); ~all only softens the rejection into the spam folder.",
-    "spf_neutral": "Authorise the sending address in the domain's SPF record (ip4:/ip6: or "
-    "include:) and end it with -all or ~all; a neutral result counts as no authorisation.",
-    "spf_none": "Publish an SPF record as a TXT record at the domain, e.g. "
-    '"v=spf1 ip4:<your address> -all"; Gmail and Yahoo require SPF or DKIM from every sender.',
-    "spf_permerror": "Fix the SPF record: receivers treat a broken record as a failure or "
-    "ignore it.",
-    "spf_temperror": "Re-run when DNS answers; if it persists, fix the nameservers of the "
-    "domains in the SPF decision path.",
-}
-
-STATUS = {
-    SpfCode.PASS: Status.PASS,
-    SpfCode.FAIL: Status.FAIL,
-    SpfCode.PERMERROR: Status.FAIL,
-    SpfCode.SOFTFAIL: Status.WARN,
-    SpfCode.NEUTRAL: Status.WARN,
-    SpfCode.NONE: Status.WARN,
-    SpfCode.TEMPERROR: Status.ERROR,
+CHECK = Check(
+    "spf",
+    undecided_by=("spf_temperror",),
+    judges_address=True,
+    asks_domain_dns=True,
+    codes={
+        "spf_pass": Code(Status.PASS),
+        "spf_fail": Code(
+            Status.FAIL,
+            "Authorise the sending address in the domain's SPF record: add ip4:/ip6: for it, "
+            "or include: the SPF record of the service that sends for you, before the -all.",
+        ),
+        "spf_softfail": Code(
+            Status.WARN,
+            "Authorise the sending address in the domain's SPF record (ip4:/ip6: or the "
+            "sending service's include:); ~all only softens the rejection into the spam folder.",
+        ),
+        "spf_neutral": Code(
+            Status.WARN,
+            "Authorise the sending address in the domain's SPF record (ip4:/ip6: or "
+            "include:) and end it with -all or ~all; a neutral result counts as no "
+            "authorisation.",
+        ),
+        "spf_none": Code(
+            Status.WARN,
+            "Publish an SPF record as a TXT record at the domain, e.g. "
+            '"v=spf1 ip4:<your address> -all"; Gmail and Yahoo require SPF or DKIM from every '
+            "sender.",
+        ),
+        "spf_permerror": Code(
+            Status.FAIL,
+            "Fix the SPF record: receivers treat a broken record as a failure or ignore it.",
+        ),
+        "spf_temperror": Code(
+            Status.ERROR,
+            "Re-run when DNS answers; if it persists, fix the nameservers of the "
+            "domains in the SPF decision path.",
+        ),
+    },
+)
+ID = CHECK.id
+# The finding code of each SPF result.
+CODES = {
+    SpfCode.PASS: "spf_pass",
+    SpfCode.FAIL: "spf_fail",
+    SpfCode.SOFTFAIL: "spf_softfail",
+    SpfCode.NEUTRAL: "spf_neutral",
+    SpfCode.NONE: "spf_none",
+    SpfCode.PERMERROR: "spf_permerror",
+    SpfCode.TEMPERROR: "spf_temperror",
 }
 
 
@@ -53,11 +79,10 @@ async def evaluate_for(ctx: Context) -> SpfResult:
 
 async def run(ctx: Context) -> CheckResult:
     result = await evaluate_for(ctx)
-    code = f"spf_{result.result}"
+    code = CODES[result.result]
     summary = summarise(result, ctx.ip)
-    finding = Finding(STATUS[result.result], summary, evidence(result), code)
-    remedies = {**REMEDIES, code: remedy(result, ctx.ip)}
-    return CheckResult.from_findings(ID, summary, [finding], remedies)
+    finding = CHECK.finding(code, summary, evidence(result))
+    return CHECK.result(summary, [finding], {code: remedy(result, ctx.ip)})
 
 
 def summarise(result: SpfResult, ip: IPAddress) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from reputation import facts
+from reputation.checks.descriptor import Check, Code
 from reputation.context import Context, organisational_domain
 from reputation.inputs import IPAddress
 from reputation.knowledge import dynamic_ptr_tokens, special_range
@@ -17,20 +18,46 @@ from reputation.report import (
     problem_summary,
 )
 
-ID = "static_ip"
-
-REMEDIES = {
-    "ip_not_global": "Send from a public, globally routable address; private and reserved ranges "
-    "can never reach another network's MX.",
-    "ptr_dynamic": "Send from a static address with a PTR naming your own mail host (e.g. "
-    "mail.yourdomain), or relay through your provider's smarthost.",
-    "ptr_generic": "Ask your ISP or host to set a PTR naming your mail host (e.g. mail.yourdomain) "
-    "instead of the provider's generic name.",
-    "ptr_unverified": "Re-run when reverse DNS answers.",
-    "policy_unverified": "Query the policy lists through your own recursive resolver (see blocklists).",
-    "ip_policy_listed": "The range is listed as end-user/dynamic space: use a static server address; "
-    "request removal from the policy list only if this address really is a static mail server.",
-}
+CHECK = Check(
+    "static_ip",
+    reads_listings=True,
+    codes={
+        "ip_global": Code(Status.PASS),
+        "ip_not_global": Code(
+            Status.FAIL,
+            "Send from a public, globally routable address; private and reserved ranges "
+            "can never reach another network's MX.",
+        ),
+        "ptr_named": Code(Status.PASS),
+        "ptr_absent": Code(Status.SKIP),
+        "ptr_dynamic": Code(
+            Status.FAIL,
+            "Send from a static address with a PTR naming your own mail host (e.g. "
+            "mail.yourdomain), or relay through your provider's smarthost.",
+            ("ptr_unverified",),
+        ),
+        "ptr_generic": Code(
+            Status.WARN,
+            "Ask your ISP or host to set a PTR naming your mail host (e.g. mail.yourdomain) "
+            "instead of the provider's generic name.",
+            ("ptr_unverified",),
+        ),
+        "ptr_unverified": Code(Status.ERROR, "Re-run when reverse DNS answers."),
+        "ip_policy_listed": Code(
+            Status.FAIL,
+            "The range is listed as end-user/dynamic space: use a static server address; "
+            "request removal from the policy list only if this address really is a static "
+            "mail server.",
+            ("policy_unverified", "policy_not_checked"),
+        ),
+        "policy_unverified": Code(
+            Status.ERROR,
+            "Query the policy lists through your own recursive resolver (see blocklists).",
+        ),
+        "policy_not_checked": Code(Status.SKIP),
+    },
+)
+ID = CHECK.id
 
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 
@@ -38,31 +65,24 @@ _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 async def run(ctx: Context) -> CheckResult:
     special = special_range(ctx.ip)
     if special is not None:
-        finding = Finding(
-            Status.FAIL,
+        finding = CHECK.finding(
+            "ip_not_global",
             f"{ctx.ip} is not globally routable: {special.network} is {special.why}",
             [special.source],
-            "ip_not_global",
         )
         return _result(f"{ctx.ip} is not a public address", [finding])
-    findings = [Finding(Status.PASS, f"{ctx.ip} is a globally routable address", [], "ip_global")]
+    findings = [CHECK.finding("ip_global", f"{ctx.ip} is a globally routable address")]
     answer = await facts.ptr(ctx.resolver, ctx.ip)
     if answer.unverified:
         findings.append(
-            Finding(
-                Status.ERROR,
-                "could not read the PTR to judge the address",
-                [answer.evidence()],
-                "ptr_unverified",
+            CHECK.finding(
+                "ptr_unverified", "could not read the PTR to judge the address", [answer.evidence()]
             )
         )
     elif not answer.ok:
         findings.append(
-            Finding(
-                Status.SKIP,
-                "no PTR name to judge static or dynamic by",
-                [answer.evidence()],
-                "ptr_absent",
+            CHECK.finding(
+                "ptr_absent", "no PTR name to judge static or dynamic by", [answer.evidence()]
             )
         )
     for name in facts.ptr_names(answer):
@@ -74,29 +94,26 @@ def judge_ptr_name(name: str, ip: IPAddress, evidence: str) -> Finding:
     tokens = dynamic_tokens_in(name)
     embedded = embeds_address(name, ip)
     if tokens and embedded:
-        return Finding(
-            Status.FAIL,
+        return CHECK.finding(
+            "ptr_dynamic",
             f"PTR {name} looks dynamic/residential: it embeds the address and says "
             f"{', '.join(repr(t) for t in tokens)}",
             [evidence],
-            "ptr_dynamic",
         )
     if embedded:
-        return Finding(
-            Status.WARN,
+        return CHECK.finding(
+            "ptr_generic",
             f"PTR {name} is a generic name with the address's digits in it",
             [evidence],
-            "ptr_generic",
         )
     if tokens:
-        return Finding(
-            Status.WARN,
+        return CHECK.finding(
+            "ptr_generic",
             f"PTR {name} contains {', '.join(repr(t) for t in tokens)}, which receivers read as "
             "end-user space",
             [evidence],
-            "ptr_generic",
         )
-    return Finding(Status.PASS, f"PTR {name} reads as a named server", [evidence], "ptr_named")
+    return CHECK.finding("ptr_named", f"PTR {name} reads as a named server", [evidence])
 
 
 def dynamic_tokens_in(name: str) -> list[str]:
@@ -128,16 +145,27 @@ def embeds_address(name: str, ip: IPAddress) -> bool:
 
 
 def with_policy_listings(
-    result: CheckResult, listings: list[BlocklistResult], consulted: set[str]
+    result: CheckResult,
+    listings: list[BlocklistResult],
+    consulted: set[str],
+    lists_queried: bool = True,
 ) -> CheckResult:
     """Fold policy-list evidence (Spamhaus PBL, dynamic-range lists) into the static_ip result.
 
     A listing on a list that major providers consult fails; on a minor list it warns. A policy
-    list that could not be read leaves the address's nature unverified.
+    list that could not be read leaves the address's nature unverified; so does not asking the
+    lists at all (blocklists not requested).
     """
-    if result.has("ip_not_global"):
+    if result.has("ip_not_global") or result.has("not_requested"):
         return result
     findings = list(result.findings)
+    if not lists_queried:
+        findings.append(
+            CHECK.finding(
+                "policy_not_checked",
+                "end-user/dynamic-range lists not consulted: blocklists not requested",
+            )
+        )
     for listing in listings:
         if listing.subject != "ip":
             continue
@@ -146,11 +174,11 @@ def with_policy_listings(
             status = Status.FAIL if listing.zone in consulted else Status.WARN
             meaning = "; ".join(listing.meanings)
             findings.append(
-                Finding(
-                    status,
+                CHECK.finding(
+                    "ip_policy_listed",
                     f"{listing.name} lists {listing.query} as {meaning}",
                     evidence,
-                    "ip_policy_listed",
+                    status,
                 )
             )
         elif (
@@ -158,11 +186,10 @@ def with_policy_listings(
             and listing.zone in consulted
         ):
             findings.append(
-                Finding(
-                    Status.ERROR,
+                CHECK.finding(
+                    "policy_unverified",
                     f"could not consult {listing.name} for end-user/dynamic ranges ({listing.status})",
                     evidence,
-                    "policy_unverified",
                 )
             )
     if len(findings) == len(result.findings):
@@ -179,4 +206,4 @@ def _summary(findings: list[Finding]) -> str:
 
 
 def _result(summary: str, findings: list[Finding]) -> CheckResult:
-    return CheckResult.from_findings(ID, summary, findings, REMEDIES)
+    return CHECK.result(summary, findings)

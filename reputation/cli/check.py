@@ -59,13 +59,24 @@ def check(
             "--lists", help="Query only these blocklists (ids or zones, comma-separated)."
         ),
     ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            help="Run only these checks (ids, and 'blocklists'), comma-separated; "
+            "the others are reported as not requested.",
+        ),
+    ] = None,
 ) -> None:
     """Check that DOMAIN may send mail from IP: the sending preconditions, over real DNS."""
+    from reputation.session import check as check_sender
+
     try:
-        report = engine.check(
+        report = check_sender(
             domain,
             ip,
             helo,
+            checks=split_list(only) if only is not None else None,
             nameservers=nameserver or [],
             timeout=timeout,
             rdap=not no_rdap,

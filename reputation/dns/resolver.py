@@ -65,6 +65,7 @@ class Resolver:
 
     nameservers: Sequence[tuple[str, int]] = ()
     timeout: float = DEFAULT_TIMEOUT
+    memoise: bool = True  # False when a cache in front of it does the sharing (a Session)
     _memo: dict[tuple[str, str], asyncio.Future[Answer]] = field(default_factory=dict, repr=False)
     _exchanges: dict[tuple[str, str], Exchange] = field(default_factory=dict, repr=False)
 
@@ -74,6 +75,8 @@ class Resolver:
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = (display_name(name).lower(), rdtype.upper())
+        if not self.memoise:
+            return await self._ask(key)
         future = self._memo.get(key)
         if future is None:
             future = self._memo[key] = self._ask(key)

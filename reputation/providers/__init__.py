@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from reputation.checks import DESCRIPTIONS
 from reputation.knowledge import load_data
 from reputation.report import (
     ListingStatus,
@@ -26,57 +27,20 @@ from reputation.report import (
     Status,
 )
 
-# The finding codes a rule may name, and the check that produces each.
-FINDING_CHECKS: dict[str, str] = {
-    **dict.fromkeys(
-        ["domain_nxdomain", "domain_not_delegated", "domain_public_suffix", "domain_reserved",
-         "domain_new", "domain_on_hold"], "legit_domain"),
-    **dict.fromkeys(["ip_not_global", "ptr_dynamic", "ptr_generic", "ip_policy_listed"], "static_ip"),
-    **dict.fromkeys(
-        ["ptr_missing", "ptr_not_confirmed", "ptr_multiple", "helo_invalid", "helo_unresolvable",
-         "helo_wrong_address", "helo_ptr_mismatch"], "helo_ptr"),
-    **dict.fromkeys(["mx_none", "mx_null", "mx_implicit", "mx_unresolvable"], "mx"),
-    **dict.fromkeys(
-        ["spf_pass", "spf_fail", "spf_softfail", "spf_neutral", "spf_none", "spf_permerror",
-         "spf_temperror"], "spf"),
-    **dict.fromkeys(
-        ["dmarc_missing", "dmarc_policy_none", "dmarc_policy_quarantine", "dmarc_policy_reject",
-         "dmarc_invalid"], "dmarc"),
-    **dict.fromkeys(["dkim_not_found", "dkim_revoked", "dkim_weak_key"], "dkim"),
-}  # fmt: skip
+# The finding codes a rule may name, and the check that declares each (checks/descriptor.py).
+FINDING_CHECKS: dict[str, str] = {code: check.id for check in DESCRIPTIONS for code in check.codes}
 # The findings that leave a finding code undecided: the lookup that would have produced it
 # failed or was skipped. A finding not listed is undecided only when its whole check is.
-_UNDECIDED_BY_CHECK = {
-    "legit_domain": {"domain_unverified"},
-    "helo_ptr": {"ptr_unverified"},
-    "mx": {"mx_unverified"},
-    "spf": {"spf_temperror"},
-    "dmarc": {"dmarc_unverified"},
-    "dkim": {"dkim_unverified"},
-}
 UNDECIDED_BY: dict[str, frozenset[str]] = {
-    **{
-        code: frozenset(_UNDECIDED_BY_CHECK.get(check, ()))
-        for code, check in FINDING_CHECKS.items()
-    },
-    "domain_new": frozenset({"rdap_skipped", "domain_unverified"}),
-    "domain_on_hold": frozenset({"rdap_skipped", "domain_unverified"}),
-    "ptr_dynamic": frozenset({"ptr_unverified"}),
-    "ptr_generic": frozenset({"ptr_unverified"}),
-    "ip_policy_listed": frozenset({"policy_unverified"}),
-    **dict.fromkeys(
-        ["helo_invalid", "helo_unresolvable", "helo_wrong_address", "helo_ptr_mismatch"],
-        frozenset({"helo_unverified", "ptr_unverified"}),
-    ),
+    code: check.undecided(code) for check in DESCRIPTIONS for code in check.codes
 }
 SYNTHETIC = {"ipv6"}
-# Findings that only suggest what they name. DKIM selectors cannot be listed, so "no key at the
-# common selectors" proves no absence of signing, unless the sender named its own selectors.
-SUGGESTIVE = {
-    "dkim_not_found": (
-        "dkim_selector_missing",
-        "no DKIM key at the common selectors, but yours may have another name (--dkim-selector)",
-    ),
+# Findings that only suggest what they name: (the finding that confirms it, why not decided).
+SUGGESTIVE: dict[str, tuple[str, str]] = {
+    code: (entry.confirmed_by, entry.why)
+    for check in DESCRIPTIONS
+    for code, entry in check.codes.items()
+    if entry.confirmed_by
 }
 OUTCOMES = ("reject", "defer", "junk")
 SCOPES = ("all", "bulk")

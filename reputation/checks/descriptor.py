@@ -1,0 +1,83 @@
+"""What a check is, said once: its id, its finding codes and what it needs.
+
+Every check module declares `CHECK = Check(...)`: the engine, the provider predictions and the
+fix list read these declarations instead of lists of their own. A finding code is a literal
+string declared here with its usual status, its remedy, and the findings that leave it
+undecided (the lookup that would have produced it failed), so a search finds every use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from reputation.report import CheckResult, Finding, Status, problem_summary
+
+# Findings the engine itself writes for any check.
+ENGINE_CODES = ("not_requested", "reserved_name", "check_incomplete")
+
+
+@dataclass(frozen=True)
+class Code:
+    """One finding code: the status it usually has, what to do about it, and what leaves it
+    undecided (None: the check's default)."""
+
+    status: Status
+    remedy: str = ""
+    undecided_by: tuple[str, ...] | None = None
+    # A finding that only suggests what it names: it decides nothing unless `confirmed_by`
+    # is also found; `why` says so in the prediction.
+    confirmed_by: str = ""
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check's description. `asks_domain_dns`: it asks DNS about the sender domain (not done
+    for a reserved name). `judges_address`: its fixes concern the sending address's DNS, moot
+    when the address is not public. `reads_listings`: policy listings are folded into it."""
+
+    id: str
+    codes: Mapping[str, Code]
+    undecided_by: tuple[str, ...] = ()
+    asks_domain_dns: bool = False
+    judges_address: bool = False
+    reads_listings: bool = False
+    remedies: Mapping[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        remedies = {code: entry.remedy for code, entry in self.codes.items() if entry.remedy}
+        object.__setattr__(self, "remedies", remedies)
+
+    def finding(
+        self,
+        code: str,
+        message: str,
+        evidence: Iterable[str] = (),
+        status: Status | None = None,
+    ) -> Finding:
+        """A finding with a declared code; its status is the code's usual one unless given."""
+        declared = self.codes.get(code)
+        if declared is None and code not in ENGINE_CODES:
+            raise KeyError(f"{self.id}: finding code {code!r} is not declared")
+        usual = declared.status if declared is not None else Status.SKIP
+        return Finding(status or usual, message, list(evidence), code)
+
+    def result(
+        self,
+        summary: str,
+        findings: list[Finding],
+        remedies: Mapping[str, str] | None = None,
+    ) -> CheckResult:
+        """The check's result: the worst finding's status; `remedies` overrides declared ones."""
+        chosen = {**self.remedies, **(remedies or {})}
+        return CheckResult.from_findings(self.id, summary, findings, chosen)
+
+    def summarised(self, findings: list[Finding], fallback: str) -> CheckResult:
+        """The result summarised by its worst problem, else by `fallback`."""
+        return self.result(problem_summary(findings, fallback), findings)
+
+    def undecided(self, code: str) -> frozenset[str]:
+        """The findings of this check that leave `code` undecided."""
+        own = self.codes[code].undecided_by
+        return frozenset(self.undecided_by if own is None else own)

@@ -1,0 +1,96 @@
+"""Stored reports read back exactly, and every check describes its findings in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+
+import pytest
+
+import reputation
+from reputation.checks import CHECKS, DESCRIPTIONS
+from reputation.checks.descriptor import ENGINE_CODES
+from reputation.demo import SCENARIOS, world
+from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.providers import FINDING_CHECKS, load_providers
+from reputation.report import Report
+from tests.test_cli import reputation_cli
+from tests.worlds import PRECONDITIONS
+
+
+@pytest.fixture(scope="module")
+def demo_reports() -> Iterator[list[Report]]:
+    with LabDNSServer(world()) as server:
+        yield [
+            reputation.check(domain, ip, helo, nameservers=[server.address], timeout=2, rdap=False)
+            for _, domain, ip, helo in SCENARIOS
+        ]
+
+
+def test_a_report_reads_back_from_its_json_exactly(demo_reports: list[Report]) -> None:
+    for report in demo_reports:
+        stored = json.loads(json.dumps(report.to_dict()))
+        again = Report.from_dict(stored)
+        assert again == report
+        assert again.to_dict() == report.to_dict()
+        assert again.verdict is report.verdict and again.unverified == report.unverified
+
+
+def test_only_helo_ptr_from_the_command_line_reads_back(tmp_path: object) -> None:
+    with LabDNSServer(LabWorld.from_text(PRECONDITIONS)) as server:
+        done = reputation_cli(
+            "check", "clean.net", "81.2.69.142", "--only", "helo_ptr",
+            "--nameserver", server.address, "--no-rdap", "--format", "json",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert Report.from_dict(printed).to_dict() == printed
+    assert [c["id"] for c in printed["checks"] if c["status"] != "skip"] == ["helo_ptr"]
+
+
+def test_another_schema_is_refused() -> None:
+    with pytest.raises(ValueError, match="schema"):
+        Report.from_dict({"schema": "someone/else/v9"})
+
+
+def test_an_assembled_report_cannot_be_changed(demo_reports: list[Report]) -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        demo_reports[0].remedies = []  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        demo_reports[0].checks[0].status = "pass"  # type: ignore[misc]
+
+
+def test_every_finding_a_check_reports_is_declared_by_it(demo_reports: list[Report]) -> None:
+    declared = {check.id: set(check.codes) | set(ENGINE_CODES) for check in DESCRIPTIONS}
+    for report in demo_reports:
+        for result in report.checks:
+            assert {f.code for f in result.findings} <= declared[result.id], result.id
+
+
+def test_an_undeclared_finding_code_is_refused() -> None:
+    with pytest.raises(KeyError, match="not declared"):
+        DESCRIPTIONS[0].finding("no_such_code", "message")
+
+
+def test_checks_are_described_once_and_codes_belong_to_one_check() -> None:
+    assert [m.CHECK.id for m in CHECKS] == [d.id for d in DESCRIPTIONS]
+    codes = [(code, check.id) for check in DESCRIPTIONS for code in check.codes]
+    owners: dict[str, set[str]] = {}
+    for code, owner in codes:
+        owners.setdefault(code, set()).add(owner)
+    # ptr_unverified is said by static_ip and helo_ptr alike: both read the PTR.
+    shared = {code for code, who in owners.items() if len(who) > 1}
+    assert shared == {"ptr_unverified"}
+    for check in DESCRIPTIONS:
+        for code, entry in check.codes.items():
+            assert check.undecided(code) <= set(check.codes), (check.id, code)
+            assert entry.remedy or entry.status.value in ("pass", "skip", "error"), code
+
+
+def test_every_provider_rule_names_a_declared_finding() -> None:
+    for provider in load_providers():
+        for rule in provider.rules:
+            for condition in rule.when:
+                if condition.kind == "finding" and condition.name != "ipv6":
+                    assert condition.name in FINDING_CHECKS, (provider.id, rule.id)

@@ -10,10 +10,11 @@ MAX_EVIDENCE_CHARS with the number of characters left out.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TypeVar
 
-from reputation.report import Finding, Status, worst
+from reputation.report import CheckResult, Finding, Status, worst
 
 MAX_RECORDS = 10
 MAX_FINDINGS = 25
@@ -79,3 +80,12 @@ def _bounded(finding: Finding) -> Finding:
     if evidence == finding.evidence and len(finding.message) <= MAX_EVIDENCE_CHARS:
         return finding
     return Finding(finding.status, shorten(finding.message), evidence, finding.code)
+
+
+def bounded_check(result: CheckResult) -> CheckResult:
+    """A check's result with bounded findings and summary; status and remedy as they were."""
+    findings = bounded_findings(result.findings)
+    summary = shorten(result.summary)
+    if findings == result.findings and summary == result.summary:
+        return result
+    return dataclasses.replace(result, findings=findings, summary=summary)

@@ -19,6 +19,7 @@ from typing import Protocol
 import httpx
 
 from reputation import blocklists, providers, remedies
+from reputation.bounds import bounded_check
 from reputation.checks import CHECKS, DESCRIPTIONS, static_ip
 from reputation.context import DEFAULT_RDAP_URL, Context, Options
 from reputation.dns.deadline import backstop
@@ -269,7 +270,7 @@ async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckRe
         )
     try:
         async with backstop(deadline):
-            return await module.run(ctx)
+            return bounded_check(await module.run(ctx))
     except TimeoutError:
         message = f"not completed within {deadline:g}s: DNS answers too slow"
     except Exception as exc:  # a defect in one check must not take the report down

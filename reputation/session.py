@@ -27,6 +27,7 @@ from reputation.dns.cache import DEFAULT_MAX_ENTRIES, AnswerCache, Querier
 from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
 from reputation.inputs import parse_domain, parse_helo, parse_ip, parse_options
 from reputation.report import Report
+from reputation.sanity import Sanity, distrusted, probe
 
 
 class Session:
@@ -79,6 +80,7 @@ class Session:
         self.cache = AnswerCache(resolver, max_entries=cache_size)
         self.breaker = lists_breaker
         self._closed = False
+        self._sanity: dict[str, asyncio.Task[Sanity]] = {}  # per TLD, asked once per session
 
     async def __aenter__(self) -> Session:
         return self
@@ -94,6 +96,9 @@ class Session:
     async def aclose(self) -> None:
         """Cancel what is still in flight; the session cannot check after this."""
         self._closed = True
+        for task in self._sanity.values():
+            task.cancel()
+        await asyncio.gather(*self._sanity.values(), return_exceptions=True)
         await self.cache.aclose()
         if self._owned is not None:
             await self._owned.aclose()
@@ -122,10 +127,13 @@ class Session:
         clock = time.monotonic()
         run = self.cache.for_run()
         ctx = Context(target_domain, target_ip, helo, run, options)
+        sanity = self._sanity_for(target_domain.ascii.rsplit(".", 1)[-1])
         try:
             gathered = await engine.gather(ctx, requested, self.lists, self.breaker)
+            checks = distrusted(gathered.checks, await asyncio.shield(sanity))
         finally:
             await run.aclose()
+        gathered = dataclasses.replace(gathered, checks=checks)
         return engine.assemble(
             engine.target_of(target_domain, target_ip, helo, gathered.assumed_helo),
             gathered,
@@ -134,6 +142,13 @@ class Session:
             started_at=started_at,
             duration_ms=round((time.monotonic() - clock) * 1000),
         )
+
+    def _sanity_for(self, tld: str) -> asyncio.Task[Sanity]:
+        """Can this resolver's "does not exist" be believed? Asked once per TLD and session."""
+        task = self._sanity.get(tld)
+        if task is None:
+            task = self._sanity[tld] = asyncio.ensure_future(probe(self.cache, tld))
+        return task
 
 
 async def check_async(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import reputation
 from reputation.dns.lab import LabWorld
 from reputation.dns.resolver import Resolver
-from reputation.dns.sanity import NXDOMAIN_FOR_EVERYTHING, REWRITES_NXDOMAIN, probe
+from reputation.report import Status, Verdict
+from reputation.sanity import NXDOMAIN_FOR_EVERYTHING, REWRITES_NXDOMAIN, probe
 from tests.rawdns import RawDNSServer, nxdomain_for_everything
 from tests.worlds import PRECONDITIONS
 
@@ -31,3 +33,33 @@ def test_a_resolver_rewriting_nxdomain_is_not_trusted(lab_dns) -> None:
 
 def test_an_honest_resolver_is_trusted(lab_dns) -> None:
     assert _probe(lab_dns(PRECONDITIONS).address).trusted
+
+
+def test_a_check_through_a_resolver_saying_nxdomain_to_everything_is_incomplete() -> None:
+    with RawDNSServer(nxdomain_for_everything) as server:
+        report = reputation.check(
+            "clean.net", "81.2.69.142", "mail.clean.net", nameservers=[server.address],
+            timeout=0.5, rdap=False,
+        )  # fmt: skip
+    assert report.verdict is Verdict.INCOMPLETE
+    assert any(NXDOMAIN_FOR_EVERYTHING in line for line in report.unverified)
+    assert report.check("legit_domain").status is Status.ERROR  # not "does not exist"
+    assert not any(p.verdict == "reject" for p in report.providers)
+
+
+def test_a_check_through_a_resolver_rewriting_nxdomain_is_incomplete(lab_dns) -> None:
+    world = LabWorld.from_text(PRECONDITIONS).load("*.net A 198.51.100.7")
+    report = reputation.check(
+        "clean.net", "81.2.69.142", "mail.clean.net", nameservers=[lab_dns(world).address],
+        timeout=0.5, rdap=False,
+    )  # fmt: skip
+    assert report.verdict is Verdict.INCOMPLETE
+    assert any(REWRITES_NXDOMAIN in line for line in report.unverified)
+
+
+def test_an_honest_resolver_leaves_the_verdict_alone(lab_dns) -> None:
+    report = reputation.check(
+        "clean.net", "81.2.69.142", "mail.clean.net", nameservers=[lab_dns(PRECONDITIONS).address],
+        timeout=1, rdap=False,
+    )  # fmt: skip
+    assert report.verdict is Verdict.PASS

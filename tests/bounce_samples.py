@@ -16,7 +16,12 @@ Hi.
 """
 
 
-def postfix_dsn(diagnostic: str, recipient: str = "someone@example.org", status: str = "") -> bytes:
+def postfix_dsn(
+    diagnostic: str,
+    recipient: str = "someone@example.org",
+    status: str = "",
+    command: str = "RCPT TO",
+) -> bytes:
     """A Postfix DSN (multipart/report) for one recipient with this diagnostic text."""
     code = status or _status_in(diagnostic) or "5.0.0"
     return f"""Return-Path: <>
@@ -35,7 +40,7 @@ This is the mail system at host mail.clean.net.
 I'm sorry to have to inform you that your message could not
 be delivered to one or more recipients.
 
-<{recipient}>: host mx.example.org[198.51.100.7] said: {diagnostic} (in reply to RCPT TO command)
+<{recipient}>: host mx.example.org[198.51.100.7] said: {diagnostic} (in reply to {command} command)
 
 --B1
 Content-Type: message/delivery-status
@@ -204,3 +209,11 @@ Content-Type: text/plain; charset=x-unknown-charset
 
 <someone@example.org>: host mx.example.org[198.51.100.7] said: 550 5.1.1 User unknown
 """.encode()
+
+SES_BOUNCE = b"""From: no-reply@sns.amazonaws.com
+To: bounces@clean.net
+Subject: AWS Notification Message
+Content-Type: text/plain; charset=UTF-8
+
+{"Type" : "Notification", "Message" : "{\\"notificationType\\":\\"Bounce\\",\\"bounce\\":{\\"bounceType\\":\\"Permanent\\",\\"reportingMTA\\":\\"dsn; a1-2.smtp-out.amazonses.com\\",\\"bouncedRecipients\\":[{\\"emailAddress\\":\\"gone@example.org\\",\\"action\\":\\"failed\\",\\"status\\":\\"5.1.1\\",\\"diagnosticCode\\":\\"smtp; 550 5.1.1 user unknown\\"}]},\\"mail\\":{\\"source\\":\\"news@clean.net\\"}}"}
+"""

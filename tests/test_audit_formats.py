@@ -21,8 +21,10 @@ def report(
         "target": {"domain": "example.net", "domain_ascii": "example.net", "ip": ip, "helo": None},
         "verdict": verdict,
         "checks": [{"id": "helo_ptr", "status": "fail" if verdict == "fail" else "pass"}],
-        "blocklists": lists
-        + [{"zone": "bl.spamcop.net", "id": "spamcop", "query": ip, "status": "clean"}],
+        "blocklists": [
+            *lists,
+            {"zone": "bl.spamcop.net", "id": "spamcop", "query": ip, "status": "clean"},
+        ],
         "unverified": [f"{z}: error" for z in errors],
     }
 

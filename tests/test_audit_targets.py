@@ -20,7 +20,11 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_plain_lines_with_optional_helo_and_comments(tmp_path: Path) -> None:
-    source = write(tmp_path, "t.txt", "# fleet\nexample.net 192.0.2.1\n\nBücher.example 192.0.2.2 mail.example.net\n")
+    source = write(
+        tmp_path,
+        "t.txt",
+        "# fleet\nexample.net 192.0.2.1\n\nBücher.example 192.0.2.2 mail.example.net\n",
+    )
     assert list(read_targets([source])) == [
         AuditTarget("example.net", "192.0.2.1"),
         AuditTarget("xn--bcher-kva.example", "192.0.2.2", "mail.example.net"),
@@ -91,7 +95,9 @@ def test_unreadable_sources_are_bad_lines(tmp_path: Path) -> None:
 
 
 def test_csv_bad_rows_and_unknown_columns(tmp_path: Path) -> None:
-    rows = write(tmp_path, "t.csv", "domain,ip\nexample.net,192.0.2.1,extra\nexample.net,192.0.2.2\n")
+    rows = write(
+        tmp_path, "t.csv", "domain,ip\nexample.net,192.0.2.1,extra\nexample.net,192.0.2.2\n"
+    )
     items = list(read_targets([rows]))
     assert str(items[0]) == f"{rows}:2: 3 fields, the header has 2"
     assert items[1] == AuditTarget("example.net", "192.0.2.2")

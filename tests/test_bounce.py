@@ -104,6 +104,43 @@ def test_free_text_bounces_name_recipient_reason_and_status(data, address, reaso
     assert [f.address for f in result.recipients] == [address]
     assert result.recipients[0].reason == reason
     assert result.recipients[0].status == status
+    if data is not samples.eyoumail("550 invalid address (#5.5.0)"):
+        # the returned copy (attached or after the MTA's marker) names the sender
+        assert result.sender.domain == "clean.net"
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "command", "reason"),
+    [
+        ("550 User unknown", "RCPT TO", "userunknown"),
+        ("550 User unknown", "end of DATA", "filtered"),
+        ("550 5.7.1 User unknown", "RCPT TO", "userunknown"),
+        ("550 5.1.8 Domain of sender address does not exist", "MAIL FROM", "rejected"),
+        ("550 5.7.1 Access denied", "MAIL FROM", "rejected"),
+        ("550 5.7.1 Access denied", "RCPT TO", "blocked"),
+        ("452 4.4.5 Insufficient disk space; try again later", "MAIL FROM", "systemfull"),
+    ],
+)
+def test_the_smtp_command_answered_decides_between_neighbour_reasons(
+    diagnostic: str, command: str, reason: str
+) -> None:
+    """An unknown user at DATA is the recipient's filter; refusals at MAIL FROM are the sender's."""
+    result = one(samples.postfix_dsn(diagnostic, command=command))
+    assert result.recipients[0].reason == reason
+
+
+def test_amazon_ses_json_notification_is_read_field_by_field() -> None:
+    result = one(samples.SES_BOUNCE)
+    assert (result.kind, result.mta) == ("bounce", "Amazon SES")
+    [failure] = result.recipients
+    assert (failure.address, failure.status, failure.reply_code) == (
+        "gone@example.org",
+        "5.1.1",
+        "550",
+    )
+    assert failure.diagnostic == "550 5.1.1 user unknown"
+    assert failure.remote_mta == "a1-2.smtp-out.amazonses.com"
+    assert failure.reason == "userunknown"
 
 
 def test_feedback_report_and_auto_reply_are_not_bounces() -> None:

@@ -62,3 +62,31 @@ def test_a_lookup_that_fails_is_never_a_verdict(lab_dns, tmp_path) -> None:
     world.servfail("142.69.2.81.in-addr.arpa")
     failure = run_check(lab_dns, tmp_path, world, "550 5.7.25 Reverse DNS validation failed")
     assert failure["still_holds"] is None
+
+
+def test_a_provider_rule_is_rechecked_through_its_own_conditions(lab_dns, tmp_path) -> None:
+    gmail_no_ptr = (
+        "550 5.7.25 This message was blocked because the sending IP address doesn't have a PTR "
+        "record, or the forwarding DNS entry doesn't reference the sending IP address. Gmail "
+        "requires that sending IP addresses have a PTR record."
+    )
+    server = lab_dns(PRECONDITIONS)
+    path = tmp_path / "gmail.eml"
+    path.write_bytes(samples.postfix_dsn(gmail_no_ptr, recipient="someone@gmail.com"))
+    done = reputation_cli(
+        "bounce", str(path), "--check", "--ip", "81.2.69.144", "--nameserver", server.address,
+        "--no-rdap", "--timeout", "2", "-f", "json",
+    )  # fmt: skip
+    [result] = json.loads(done.stdout)
+    failure = result["recipients"][0]
+    # no-ptr and no-fcrdns document the same reply: the one that holds is named
+    assert (failure["provider"], failure["rule"]) == ("gmail", "no-fcrdns")
+    assert failure["still_holds"] is True and "helo_ptr" in failure["finding"]
+
+
+def test_the_receivers_own_list_cannot_be_cleared_by_public_lists(lab_dns, tmp_path) -> None:
+    sina = "554 Please visit http://antispam.sina.com.cn/denyip.php?IP=81.2.69.142 (#5.7.1)"
+    failure = run_check(lab_dns, tmp_path, PRECONDITIONS, sina)
+    assert failure["blocklist"]["status"] == "unknown"
+    assert failure["blocklist"]["removal_url"].endswith("denyip.php?IP=81.2.69.142")
+    assert failure["still_holds"] is None

@@ -28,6 +28,7 @@ from reputation.session import Session
 __all__ = ["AuditFormat", "AuditOptions", "history", "run"]
 
 CHECK_IDS = [module.ID for module in CHECKS] + ["blocklists"]
+MAX_HISTORY_ROWS = 1000  # changes in the table; --format jsonl has them all
 NOTIFY_BACKOFF = 1.0  # seconds before the first retry; doubled each time
 
 
@@ -217,6 +218,8 @@ def _history_table(store: Store, since: str | None, target: str | None) -> str:
     rows = []
     for row in store.changes(target=target, since=since):
         counts[row["run_id"]] = counts.get(row["run_id"], 0) + 1
+        if len(rows) >= MAX_HISTORY_ROWS:
+            continue
         rows.append(
             [row["started_at"], row["domain"], row["ip"], row["kind"], row["subject"],
              f"{row['old'] or '-'} -> {row['new'] or '-'}"]
@@ -234,6 +237,10 @@ def _history_table(store: Store, since: str | None, target: str | None) -> str:
         buffer.write("Changes:\n")
         buffer.write(tabulate(rows, ["run started", "domain", "ip", "change", "on", "was -> now"]))
         buffer.write("\n")
+        shown = sum(counts.values())
+        if shown > len(rows):
+            buffer.write(f"... and {shown - len(rows)} more: narrow with --since or --target,")
+            buffer.write(" or see them all with --format jsonl\n")
     else:
         buffer.write("No changes" + (f" for {target}" if target else "") + ".\n")
     return buffer.getvalue()

@@ -127,6 +127,10 @@ async def run_targets(
             except BadInput as exc:
                 audit.bad_line(f"{target.domain} {target.ip}: {exc}")
                 continue
+            except Exception as exc:  # a defect must cost one target, not the run
+                audit.stats.check_errors += 1
+                audit.warn(f"reputation: {target.domain} {target.ip}: internal error: {exc!r}")
+                continue
             audit.finished(target, report.to_dict())
 
     tasks = [asyncio.ensure_future(produce())]

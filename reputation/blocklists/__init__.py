@@ -529,6 +529,7 @@ def _urls(table: _Table, key: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)  # every list asks about the same few addresses
 def query_name(ip_or_domain: str, subject: str) -> str:
     """The name to put before the zone: reversed octets, reversed nibbles, or the domain."""
     if subject == "domain":
@@ -563,6 +564,7 @@ def _is_ip(text: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=1024)
 def point_name(point: str, zone: str) -> str:
     """The full name of a test point (an IP address or a name) in `zone`."""
     return f"{query_name(point, 'ip' if _is_ip(point) else 'domain')}.{zone}"
@@ -708,6 +710,8 @@ async def lookup(
     targets = _targets(blocklist, ip, domain)
     if blocklist.requires_key and blocklist.key_env and not blocklist.key(env):
         return [_skipped(blocklist, subject, text) for subject, text in targets]
+    if len(targets) == 1:  # the usual case: no gather, no extra task
+        return [await _lookup_one(resolver, blocklist, *targets[0], env)]
     asks = (_lookup_one(resolver, blocklist, subject, text, env) for subject, text in targets)
     return list(await asyncio.gather(*asks))
 

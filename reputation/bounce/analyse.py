@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import email
 import re
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-from reputation.bounce import dsn, freetext, links, mime, reasons, smtptext
+from reputation.bounce import dsn, freetext, links, mime, reasons, ses, smtptext
 from reputation.bounce.model import Analysis, Failure, Sender
 from reputation.bounce.reading import Input
 
@@ -32,6 +33,7 @@ _FAILURE_TEXT = re.compile(
     r"送信できませんでした|配信できませんでした|无法投递|退信",
     re.I,
 )
+_HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
 _DAEMON = re.compile(r"mailer-daemon|postmaster|mail delivery (?:subsystem|system)|bounce", re.I)
 
 
@@ -43,9 +45,12 @@ def analyse(item: Input) -> Analysis:
         result.notes.append("damaged MIME structure: " + ", ".join(item.defects))
     message = item.message
     text = mime.body_text(message)
-    if _is_feedback(message, text):
+    notice = ses.read(text) if "notificationType" in text else None
+    if notice is not None:
+        _read_ses(notice, result)
+    elif _is_feedback(message, text):
         result.kind = "feedback"
-        result.recipients = [_feedback_recipient(message, text)]
+        result.recipients = _feedback_recipients(message, text)
     elif _is_autoreply(message):
         result.kind = "autoreply"
         sender = parseaddr(mime.header(message, "From"))[1]
@@ -91,24 +96,28 @@ def _looks_like_bounce(message: Message) -> bool:
     )
 
 
-def _feedback_recipient(message: Message, text: str) -> Failure:
+def _feedback_recipients(message: Message, text: str) -> list[Failure]:
+    """One record per complained-about recipient (RFC 5965 Original-Rcpt-To, repeatable; or
+    Removal-Recipient; or the returned message's To), "" when the report names none."""
     part = mime.feedback_part(message)
     fields = mime.part_text(part) if part is not None else text
     if part is not None and isinstance(part.get_payload(), list):
         fields = "\n".join(f"{k}: {v}" for block in part.get_payload() for k, v in block.items())
-    address = ""
+    addresses: list[str] = []
     for name in ("Original-Rcpt-To", "Removal-Recipient"):
-        match = re.search(rf"^{name}:\s*<?([^>\s]+@[^>\s]+)", fields, re.M | re.I)
-        if match:
-            address = match.group(1)
+        addresses = re.findall(rf"^{name}:\s*<?([^>\s]+@[^>\s]+)", fields, re.M | re.I)
+        if addresses:
             break
-    if not address:
+    if not addresses:
         returned = mime.returned_message(message)
-        if returned is not None:
-            address = parseaddr(mime.header(returned, "To"))[1]
+        to = parseaddr(mime.header(returned, "To"))[1] if returned is not None else ""
+        addresses = [to if "@" in to else ""]
     found = re.search(r"^Feedback-Type:\s*([\w-]+)", fields, re.M | re.I)
     kind = found.group(1).lower() if found else "abuse"
-    return Failure(address=address, reason="feedback", diagnostic=f"feedback report: {kind}")
+    return [
+        Failure(address=address, reason="feedback", diagnostic=f"feedback report: {kind}")
+        for address in dict.fromkeys(addresses)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -123,7 +132,9 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
     result.mta = fmt.name if fmt else ""
     section = freetext.report_section(text, fmt)
     exclude = _senders(message)
-    in_text = {r.address.lower(): r.text for r in freetext.recipients(section, fmt, exclude)}
+    own = {a.lower() for _, a in getaddresses(mime.headers(message, "From")) if "@" in a}
+    found = freetext.recipients(section, fmt, exclude, own)
+    in_text = {r.address.lower(): r.text for r in found}
     parts = mime.report_parts(message)
     reports = [dsn.parse(part) for part in parts]
     if not parts and re.search(r"^Final-Recipient:", text, re.M | re.I):
@@ -151,6 +162,19 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
         result.kind, result.recipients = "other", []
 
 
+def _read_ses(notice: ses.Notice, result: Analysis) -> None:
+    result.mta = "Amazon SES"
+    if notice.kind == "Complaint":
+        result.kind = "feedback"
+        result.recipients = [
+            Failure(address=r.address, reason="feedback", diagnostic="feedback report: abuse")
+            for r in notice.recipients
+        ]
+        return
+    result.kind = "bounce" if notice.kind == "Bounce" else "other"
+    result.recipients = [_from_dsn(entry, "", "") for entry in notice.recipients]
+
+
 def _has_smtp_failure(text: str) -> bool:
     codes = re.search(r"(?<!\d)[45]\d\d[ -]|#?[45]\.\d{1,3}\.\d{1,3}", text)
     return bool(codes or _FAILURE_TEXT.search(text))
@@ -170,7 +194,7 @@ def _from_dsn(entry: dsn.DsnRecipient, block: str, section: str) -> Failure:
         diagnostic=diagnostic[: freetext.MAX_DIAGNOSTIC],
         command=command,
     )
-    failure.reason = reasons.classify(diagnostic, status, entry.action, command)
+    failure.reason = reasons.classify(diagnostic, status, entry.action, command, block or section)
     return failure
 
 
@@ -183,9 +207,14 @@ def _from_text(
             blocks[address.lower()] = section
     failures = []
     for address, block in blocks.items():
-        diagnostic = _diagnostic_text(block) or _diagnostic_text(section)
+        wrapped = fmt.diagnostic.search(block) if fmt and fmt.diagnostic else None
+        diagnostic = mime.unfold(wrapped.group("text")) if wrapped else ""
+        diagnostic = diagnostic or _diagnostic_text(block) or _diagnostic_text(section)
         reply = smtptext.reply_code(diagnostic)
         status = smtptext.prefer_status("", diagnostic, reply)
+        if not status and len(blocks) == 1:  # the one recipient: the report's code is its own
+            reply = reply or smtptext.reply_code(section)
+            status = smtptext.prefer_status("", section, reply)
         command = smtptext.command(block) or (fmt.command if fmt else "")
         action = "delayed" if re.search(r"\bdelay|will be retried|warning", section, re.I) else ""
         failure = Failure(
@@ -197,7 +226,7 @@ def _from_text(
             diagnostic=diagnostic[: freetext.MAX_DIAGNOSTIC],
             command=command,
         )
-        failure.reason = reasons.classify(diagnostic, status, action, command)
+        failure.reason = reasons.classify(diagnostic, status, action, command, section)
         if fmt and fmt.reason and failure.reason in ("onhold", "undefined"):
             failure.reason = fmt.reason
         failures.append(failure)
@@ -222,11 +251,23 @@ def _failed_header(message: Message) -> list[str]:
 
 
 def _returned_to(message: Message) -> list[str]:
-    returned = mime.returned_message(message)
+    returned = _returned(message)
     if returned is None:
         return []
     found = [a for _, a in getaddresses(mime.headers(returned, "To")) if "@" in a]
     return found[:1] if len(found) == 1 else []
+
+
+def _returned(message: Message) -> Message | None:
+    """The returned message: an attached part, or the text after the report's end marker."""
+    attached = mime.returned_message(message)
+    if attached is not None:
+        return attached
+    text = mime.body_text(message)
+    rest = text[len(freetext.report_section(text, None)) :].lstrip()
+    if not _HEADER_LINE.match(rest):  # skip the marker line ("--- Below this line ...")
+        rest = rest.split("\n", 1)[-1].lstrip("\n")
+    return email.message_from_string(rest) if _HEADER_LINE.match(rest) else None
 
 
 def _senders(message: Message) -> set[str]:
@@ -236,7 +277,7 @@ def _senders(message: Message) -> set[str]:
         *mime.headers(message, "To"),
         *mime.headers(message, "Return-Path"),
     ]
-    returned = mime.returned_message(message)
+    returned = _returned(message)
     if returned is not None:
         values += mime.headers(returned, "From") + mime.headers(returned, "Return-Path")
         values += mime.headers(returned, "Sender")
@@ -250,7 +291,7 @@ def _senders(message: Message) -> set[str]:
 
 def _sender(message: Message, result: Analysis) -> Sender:
     sender = Sender()
-    returned = mime.returned_message(message)
+    returned = _returned(message)
     envelope = _envelope_sender(message, returned)
     sender.domain = envelope.rpartition("@")[2].lower()
     for failure in result.recipients:

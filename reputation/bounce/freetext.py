@@ -32,6 +32,7 @@ class Format:
     recipient: tuple[re.Pattern[str], ...]
     reason: str = ""
     command: str = ""
+    diagnostic: re.Pattern[str] | None = None
 
 
 @dataclass
@@ -54,6 +55,7 @@ def formats() -> tuple[tuple[Format, ...], tuple[re.Pattern[str], ...]]:
             recipient=tuple(re.compile(p) for p in entry["recipient"]),
             reason=entry.get("reason", ""),
             command=entry.get("command", ""),
+            diagnostic=re.compile(entry["diagnostic"]) if entry.get("diagnostic") else None,
         )
         for entry in data["format"]
     )
@@ -81,16 +83,31 @@ def report_section(text: str, fmt: Format | None) -> str:
     return text[:end]
 
 
-def recipients(section: str, fmt: Format | None, exclude: set[str]) -> list[TextRecipient]:
-    """Failed recipients in the report text, each with the text that concerns it."""
-    spots = _format_spots(section, fmt, exclude) or _generic_spots(section, exclude)
-    # Each address owns its whole line: many MTAs write the error before the address.
-    spots = [(address, section.rfind("\n", 0, start) + 1) for address, start in spots]
+def recipients(
+    section: str, fmt: Format | None, exclude: set[str], exclude_named: set[str] | None = None
+) -> list[TextRecipient]:
+    """Failed recipients in the report text, each with the text that concerns it.
+
+    `exclude`: addresses that are never failed recipients when found by the generic scan (the
+    sender's); `exclude_named`: those never taken even where the MTA's own recipient line names
+    them (default: `exclude`)."""
+    named = exclude if exclude_named is None else exclude_named
+    spots = _format_spots(section, fmt, named) or _generic_spots(section, exclude)
+    # Each address owns its whole line (many MTAs write the error before the address), up to
+    # the next line that names another of the failed addresses.
+    lines = {address: _line_starts(section, address) for address, _ in spots}
     found: list[TextRecipient] = []
-    for index, (address, start) in enumerate(spots):
-        end = spots[index + 1][1] if index + 1 < len(spots) else len(section)
-        found.append(TextRecipient(address, section[start:end][: MAX_DIAGNOSTIC * 4]))
+    for address, start in spots:
+        begin = section.rfind("\n", 0, start) + 1
+        others = [s for a, starts in lines.items() if a != address for s in starts if s > begin]
+        end = min(others, default=len(section))
+        found.append(TextRecipient(address, section[begin:end][: MAX_DIAGNOSTIC * 4]))
     return found
+
+
+def _line_starts(section: str, address: str) -> list[int]:
+    spots = [m.start() for m in re.finditer(re.escape(address), section, re.I)]
+    return [section.rfind("\n", 0, spot) + 1 for spot in spots]
 
 
 def _format_spots(section: str, fmt: Format | None, exclude: set[str]) -> list[tuple[str, int]]:

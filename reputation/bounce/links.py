@@ -30,7 +30,7 @@ def annotate(failure: Failure, sender: Sender) -> None:
         failure.check = reason.check or None
         failure.remedy = reason.remedy
     text = reasons.normalise(failure.diagnostic)
-    failure.blocklist = named_blocklist(text, sender.ip)
+    failure.blocklist = named_blocklist(text, sender.ip, failure.diagnostic)
     if failure.blocklist and failure.side in ("sender", ""):
         failure.side, failure.check = "sender", "blocklists"
         failure.remedy = failure.blocklist["remedy"]
@@ -49,7 +49,7 @@ def annotate(failure: Failure, sender: Sender) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def named_blocklist(text: str, ip: str) -> dict[str, Any] | None:
+def named_blocklist(text: str, ip: str, original: str = "") -> dict[str, Any] | None:
     """The blocklist the diagnostic names: the catalog's entry, or the bare name if unknown."""
     known = _catalog_match(text)
     if known is not None:
@@ -57,12 +57,13 @@ def named_blocklist(text: str, ip: str) -> dict[str, Any] | None:
     for match in _LIST_NAMED.finditer(text):
         host = match.group(1)
         if any(word in host for word in _LIST_WORDS):
+            link = re.search(rf"https?://{re.escape(host)}[^\s<>\"')]*", original or text, re.I)
             return {
                 "id": None,
                 "zone": host,
                 "name": host,
                 "status": "unknown",
-                "removal_url": "",
+                "removal_url": link.group().rstrip(".,") if link else "",
                 "note": "not in the blocklist catalog: follow the link in the bounce",
                 "remedy": f"Your IP is on {host}: follow the bounce's link to ask for removal.",
             }

@@ -22,6 +22,9 @@ CURRENT_NAMES = {
     "speeding": "ratelimited",
 }
 _SPACE = re.compile(r"\s+")
+_CONTINUATION = re.compile(r"(?<![\w.])[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?")
+_TRANSCRIPT = re.compile(r"<<<|>>>")  # sendmail's transcript arrows
+_GREETING = ("EHLO", "HELO", "INITIAL CONNECTION")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class Reason:
     source: str
     statuses: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
+    decisive: tuple[re.Pattern[str], ...] = ()
+    mail_from: tuple[re.Pattern[str], ...] = ()
 
 
 @cache
@@ -49,6 +54,8 @@ def reasons() -> tuple[Reason, ...]:
             patterns=tuple(
                 re.compile(p) for p in [*entry["patterns"], *entry.get("faq_patterns", [])]
             ),
+            decisive=tuple(re.compile(p) for p in entry.get("decisive_patterns", [])),
+            mail_from=tuple(re.compile(p) for p in entry.get("mail_from_patterns", [])),
         )
         for entry in data["reason"]
     )
@@ -59,37 +66,70 @@ def by_name(name: str) -> Reason | None:
 
 
 def normalise(text: str) -> str:
-    return _SPACE.sub(" ", text).strip().lower()
+    """Lower case, one space, and a multi-line reply's continuation prefixes ("550-5.7.1 ")
+    taken out of the middle of the text so that its sentences read whole again."""
+    text = _SPACE.sub(" ", _TRANSCRIPT.sub(" ", text)).strip().lower()
+    first = _CONTINUATION.search(text)
+    if first is None:
+        return text
+    rest = _CONTINUATION.sub(" ", text[first.end() :])
+    return _SPACE.sub(" ", text[: first.end()] + rest)
 
 
-def classify(diagnostic: str, status: str, action: str = "", command: str = "") -> str:
-    """The reason for one failed recipient."""
+def classify(
+    diagnostic: str, status: str, action: str = "", command: str = "", context: str = ""
+) -> str:
+    """The reason for one failed recipient. `context`: the MTA's own words about the recipient,
+    read when the diagnostic alone names no reason (some MTAs cut long replies in the DSN)."""
     if status.startswith("2.") or action in ("delivered", "relayed", "expanded"):
         return "delivered"
-    text = normalise(diagnostic)
-    found = _by_text(text) if text else None
+    found: str | None = None
+    for source in (diagnostic, context):
+        text = normalise(source)
+        decisive = next(
+            (r.name for r in reasons() if any(p.search(text) for p in r.decisive)), None
+        )
+        if decisive:
+            return decisive
+        if command == "MAIL FROM":
+            found = next(
+                (r.name for r in reasons() if any(p.search(text) for p in r.mail_from)), None
+            )
+        found = found or (_by_text(text) if text else None)
+        if found:
+            break
+    text = normalise(diagnostic or context)
+    found = found or _by_status(status)
     if found == "userunknown" and _filtered(status, command):
         return "filtered"
     if found in ("userunknown", "hostunknown") and command == "MAIL FROM":
         # Refused at MAIL FROM, the unknown address is the envelope sender (sisimai
         # reason/rejected.go: rejected is about the sender's address).
         return "rejected"
-    if found == "hostunknown" and status.startswith("4."):
+    if command in _GREETING and found in (None, "userunknown", "hostunknown"):
+        # Refused before any address was given: the client itself (sisimai's last resort,
+        # reference/bounce.md §3.5: failure at HELO/EHLO is blocked).
+        return "blocked"
+    if found == "hostunknown" and (status.startswith("4.") or "not found, try again" in text):
         # A temporary DNS failure is not proof that the domain does not exist (RFC 3463 §3.5:
-        # X.4.3 directory server failure), sisimai's networkerror.
+        # X.4.3 directory server failure; Postfix says "try again"), sisimai's networkerror.
         return "networkerror"
-    if found:
-        return found
-    return _by_status(status) or _by_class(status, action, text)
+    return found or _by_class(status, action, text)
 
 
 def _filtered(status: str, command: str) -> bool:
     """A "no such user" answer that is the recipient's filter speaking (sisimai
-    reason/userunknown.go and filtered.go): an unknown user is believed when the answer was
-    to RCPT, or when the status is about addressing (X.1.x) or says nothing else (X.0.x, and
-    X.3.x/X.5.x, which many servers misuse). Given to DATA, with a mailbox or policy status
-    (X.2.x, X.7.x), or with neither a command nor a status, it is a filter."""
-    return command != "RCPT TO" and status[2:4] not in ("1.", "0.", "3.", "5.")
+    reason/userunknown.go and filtered.go): never when the answer was to RCPT; always with a
+    mailbox or policy status (X.2.x, X.7.x); after DATA unless the status is specific; and
+    when nothing (neither command nor status) pins it on the address."""
+    subject = status[2:4]
+    if command == "RCPT TO":
+        return False
+    if subject in ("2.", "7."):
+        return True
+    if command == "DATA":
+        return subject in ("", "0.")
+    return not subject
 
 
 def _by_text(text: str) -> str | None:

@@ -62,9 +62,9 @@ def _unknown(result: Analysis, text: str) -> None:
 
 def _holds(failure: Failure, report: Report) -> tuple[bool | None, str]:
     if failure.rule and failure.provider:
-        rule = _rule(failure.provider, failure.rule)
-        if rule is not None:
-            return _rule_holds(rule.when, report)
+        held = _rules_hold(failure, report)
+        if held is not None:
+            return held
     if failure.check == "blocklists":
         return _listing_holds(failure, report)
     check = next((c for c in report.checks if c.id == failure.check), None)
@@ -77,23 +77,46 @@ def _holds(failure: Failure, report: Report) -> tuple[bool | None, str]:
     return None, f"{failure.check}: {check.summary} (could not be verified)"
 
 
-def _rule(provider_id: str, rule_id: str) -> Rule | None:
-    provider = next((p for p in load_providers() if p.id == provider_id), None)
-    return next((r for r in provider.rules if r.id == rule_id), None) if provider else None
+def _rules_hold(failure: Failure, report: Report) -> tuple[bool | None, str] | None:
+    """Several rules may document the same reply (no PTR, PTR not confirmed): the cause holds
+    when any of them does; the failure then names that rule."""
+    provider = next((p for p in load_providers() if p.id == failure.provider), None)
+    matched = next((r for r in provider.rules if r.id == failure.rule), None) if provider else None
+    if provider is None or matched is None:
+        return None
+    same: list[Rule] = [r for r in provider.rules if r.reply == matched.reply]
+    outcomes = [(rule, *_rule_holds(rule.when, report)) for rule in same]
+    for wanted in (True, None, False):
+        for rule, holds, finding in outcomes:
+            if holds is wanted:
+                failure.rule = rule.id
+                return holds, finding
+    return None
 
 
 def _rule_holds(conditions: Sequence[Condition], report: Report) -> tuple[bool | None, str]:
     truths = [condition_truth(c, report) for c in conditions]
+    evidence = "; ".join(dict.fromkeys(_evidence(c, report) for c in conditions))
     if any(t is Truth.FALSE for t, _ in truths):
-        return False, "; ".join(why for t, why in truths if t is Truth.FALSE)
+        return False, evidence
     if all(t is Truth.TRUE for t, _ in truths):
-        return True, "; ".join(why for _, why in truths)
-    return None, "; ".join(why for t, why in truths if t is Truth.UNKNOWN)
+        return True, evidence
+    unknown = "; ".join(why for t, why in truths if t is Truth.UNKNOWN and why)
+    return None, unknown or evidence
+
+
+def _evidence(condition: Condition, report: Report) -> str:
+    if condition.kind == "listed":
+        found = [b for b in report.blocklists if b.zone == condition.name]
+        return f"{condition.name}: " + (", ".join(str(b.status) for b in found) or "not asked")
+    check = report.check(condition.check)
+    return f"{condition.check}: {check.summary}" if check else f"{condition.check} did not run"
 
 
 def _listing_holds(failure: Failure, report: Report) -> tuple[bool | None, str]:
     named = failure.blocklist or {}
     ip_results = [b for b in report.blocklists if b.subject == "ip"]
+    own_list = named.get("status") == "unknown"
     if named.get("status") == "active":
         mine = [b for b in ip_results if b.zone == named.get("zone")]
         ip_results = mine or ip_results
@@ -108,7 +131,10 @@ def _listing_holds(failure: Failure, report: Report) -> tuple[bool | None, str]:
     where = "" if named.get("status") == "active" else " that still work"
     retired = named.get("status") == "retired"
     prefix = f"{named.get('zone')} is retired; " if retired else ""
-    return False, f"{prefix}not listed on any of the {len(asked)} lists{where} ({_zones(asked)})"
+    clean = f"not listed on any of the {len(asked)} lists{where} ({_zones(asked)})"
+    if own_list:  # the receiver's own list cannot be asked: the public ones prove nothing
+        return None, f"{named.get('zone')} cannot be queried; {clean}"
+    return False, prefix + clean
 
 
 def _zones(results: Sequence[BlocklistResult]) -> str:

@@ -56,10 +56,10 @@ def _lines(failure: Failure, checked: bool) -> list[tuple[str, str]]:
 def _table(result: Analysis) -> str:
     parts = [inert(_title(result))]
     parts += [f"  note: {inert(note)}" for note in result.notes]
-    checked = any(f.finding for f in result.recipients)
+    checked = any(f.finding or f.still_holds is not None for f in result.recipients)
     for failure in result.recipients:
         rows = [[name, value[:300]] for name, value in _lines(failure, checked)]
-        table = tabulate(rows, tablefmt="plain", maxcolwidths=[12, 84])
+        table = tabulate(rows, tablefmt="plain", maxcolwidths=[12, 80])
         parts.append(f"  {inert(failure.address or '(no address)')}\n" + _indent(table, 4))
     return "\n".join(parts)
 
@@ -67,7 +67,7 @@ def _table(result: Analysis) -> str:
 def _markdown(result: Analysis) -> str:
     parts = [f"### {_escape(_title(result))}"]
     parts += [f"- note: {_escape(note)}" for note in result.notes]
-    checked = any(f.finding for f in result.recipients)
+    checked = any(f.finding or f.still_holds is not None for f in result.recipients)
     for failure in result.recipients:
         rows = _lines(failure, checked)
         parts.append(f"\n**{_escape(failure.address or '(no address)')}**\n")

@@ -25,6 +25,7 @@ _COMMAND_HINTS = (
     (re.compile(r"does not like recipient|\[RCPT_TO\]|RCPT command", re.I), "RCPT TO"),
     (re.compile(r"sender was rejected|\[MAIL_FROM\]|MAIL FROM command", re.I), "MAIL FROM"),
     (re.compile(r"\[DATA\]|DATA command|after end of data", re.I), "DATA"),
+    (re.compile(r"my name was rejected", re.I), "EHLO"),
 )
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]*\d)")
 _RECEIVED_FROM = re.compile(r"from\s+(?P<helo>[^\s()]+)?\s*\((?P<inner>[^)]*)\)", re.I | re.S)

@@ -2,10 +2,11 @@
 
 Under heavy concurrency a process can be busy for seconds with other checks while every
 server answered at once; a wall-clock deadline would then call those checks incomplete.
-`backstop(seconds)` behaves like `asyncio.timeout(seconds)` but counts only the time the
-event loop's thread was not running (waiting for the network, or not scheduled), so it fires
-when answers really did not come, and never because the process itself was the bottleneck.
-Each question still has its own wall-clock timeout from the moment its packet is sent.
+`backstop(seconds)` behaves like `asyncio.timeout(seconds)`, except while DNS answers are
+arriving: then it does not count the time the event loop's thread spent working, so it fires
+when answers really did not come, never because the process itself was the bottleneck. When no
+answer at all arrived since it started, it is a plain wall-clock deadline. Each question still
+has its own wall-clock timeout from the moment its packet is sent.
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ import asyncio
 import time
 from types import TracebackType
 
+from reputation.dns.transport import Transport
+
+
+def _replies() -> int:
+    transport = Transport.current()
+    return transport.replies if transport is not None else 0
+
 
 class backstop:
     def __init__(self, seconds: float) -> None:
@@ -21,17 +29,22 @@ class backstop:
         self._timeout = asyncio.timeout(None)
         self._handle: asyncio.TimerHandle | None = None
         self._started = (0.0, 0.0)
+        self._replies = 0
 
     async def __aenter__(self) -> backstop:
         loop = asyncio.get_running_loop()
         await self._timeout.__aenter__()
         self._started = (loop.time(), time.thread_time())
+        self._replies = _replies()
         self._handle = loop.call_at(self._started[0] + self.seconds, self._check)
         return self
 
     def _waited(self) -> float:
         wall, cpu = self._started
-        return (asyncio.get_running_loop().time() - wall) - (time.thread_time() - cpu)
+        elapsed = asyncio.get_running_loop().time() - wall
+        if _replies() == self._replies:  # a silent network: every second counts
+            return elapsed
+        return elapsed - (time.thread_time() - cpu)
 
     def _check(self) -> None:
         loop = asyncio.get_running_loop()

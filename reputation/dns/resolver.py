@@ -65,9 +65,11 @@ class Resolver:
 
     nameservers: Sequence[tuple[str, int]] = ()
     timeout: float = DEFAULT_TIMEOUT
-    memoise: bool = True  # False when a cache in front of it does the sharing (a Session)
-    _memo: dict[tuple[str, str], asyncio.Future[Answer]] = field(default_factory=dict, repr=False)
-    _exchanges: dict[tuple[str, str], Exchange] = field(default_factory=dict, repr=False)
+    # False when a cache in front of it keeps the answers (a Session): only questions in
+    # flight are shared then.
+    memoise: bool = True
+    # Each question once per run: the Answer, or the Exchange still asking it.
+    _memo: dict[tuple[str, str], Answer | Exchange] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.nameservers:
@@ -75,45 +77,49 @@ class Resolver:
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = (display_name(name).lower(), rdtype.upper())
-        if not self.memoise:
-            return await self._ask(key)
-        future = self._memo.get(key)
-        if future is None:
-            future = self._memo[key] = self._ask(key)
-        if future.done():
-            return future.result()
-        # shield: one waiter giving up must not cancel the answer other checks wait for.
-        return await asyncio.shield(future)
+        known = self._memo.get(key)
+        if known is None:
+            known = self._memo[key] = self._ask(key)
+        if isinstance(known, Answer):
+            return known
+        waiter: asyncio.Future[Answer] = known.transport.loop.create_future()
+        known.waiters.append(waiter)  # type: ignore[arg-type]
+        return await waiter
 
-    def _ask(self, key: tuple[str, str]) -> asyncio.Future[Answer]:
+    def _ask(self, key: tuple[str, str]) -> Answer | Exchange:
         name, rdtype = key
-        transport = Transport.running()
         try:
             qtype = _TYPES.get(rdtype) or dns.rdatatype.from_text(rdtype)
             question = wire.question(wire.encode_name(name), qtype)
         except ValueError as exc:
-            done = transport.loop.create_future()
-            done.set_result(
-                Answer(name, rdtype, Outcome.ERROR, detail=f"not a valid DNS name ({exc})")
-            )
-            return done
-
-        def finish(reply: bytes | None, trouble: dict[Server, Trouble]) -> Answer:
-            self._exchanges.pop(key, None)
-            if reply is None:
-                return self._give_up(name, rdtype, trouble)
-            return wire.read_answer(name, rdtype, qtype, reply)
-
-        exchange = Exchange(transport, self.nameservers, question, self.timeout, finish)
-        self._exchanges[key] = exchange
+            return Answer(name, rdtype, Outcome.ERROR, detail=f"not a valid DNS name ({exc})")
+        transport = Transport.running()
+        exchange = Exchange(
+            transport, self.nameservers, question, self.timeout, self._finish, (key, qtype)
+        )
         transport.submit(exchange)
-        return exchange.future  # type: ignore[return-value]
+        return exchange
+
+    def _finish(
+        self, exchange: Exchange, reply: bytes | None, trouble: dict[Server, Trouble]
+    ) -> Answer:
+        (name, rdtype), qtype = exchange.context  # type: ignore[misc]
+        if reply is None:
+            answer = self._give_up(name, rdtype, trouble)
+        else:
+            answer = wire.read_answer(name, rdtype, qtype, reply)
+        if self.memoise:
+            self._memo[(name, rdtype)] = answer
+        else:
+            self._memo.pop((name, rdtype), None)
+        return answer
 
     async def aclose(self) -> None:
         """Cancel the questions still in flight (after a deadline), so none outlives the run."""
-        for exchange in list(self._exchanges.values()):
-            exchange.cancel()
-        self._exchanges.clear()
+        for key, known in list(self._memo.items()):
+            if isinstance(known, Exchange):
+                known.cancel()
+                del self._memo[key]
 
     def _give_up(self, name: str, rdtype: str, trouble: dict[Server, Trouble]) -> Answer:
         if not trouble:

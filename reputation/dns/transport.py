@@ -1,6 +1,6 @@
 """Sending DNS questions: a few long-lived UDP sockets shared by every query of an event loop.
 
-Each question is one `Exchange`: one future, one timer. It waits for a slot under the
+Each question is one `Exchange`: one timer, and one future per waiter. It waits for a slot under the
 process-wide limit on queries in flight, and its timeout starts when its first packet leaves.
 A reply is taken only when its ID, question and source address all match an attempt still
 outstanding; anything else is ignored, as a spoofed or stray datagram. Before a timer resends,
@@ -38,7 +38,7 @@ class Trouble:
     detail: str
 
 
-Finish = Callable[[bytes | None, dict[Server, Trouble]], object]
+Finish = Callable[["Exchange", bytes | None, dict[Server, Trouble]], object]
 
 
 class _Socket:
@@ -60,9 +60,22 @@ class _Socket:
 
     def new_id(self) -> int:
         while True:
-            qid = secrets.randbits(16)
+            qid = _random16()
             if qid not in self.pending:
                 return qid
+
+
+_entropy = b""
+_entropy_at = 0
+
+
+def _random16() -> int:
+    """16 unpredictable bits, from the OS's CSPRNG (as `secrets`), fetched in blocks."""
+    global _entropy, _entropy_at
+    if _entropy_at >= len(_entropy):
+        _entropy, _entropy_at = secrets.token_bytes(4096), 0
+    _entropy_at += 2
+    return (_entropy[_entropy_at - 2] << 8) | _entropy[_entropy_at - 1]
 
 
 class Transport:
@@ -76,7 +89,14 @@ class Transport:
         self._sockets: dict[int, list[_Socket]] = {}
         self._all: list[_Socket] = []
         self._pumping = False
+        self._outbox: list[tuple[_Socket, bytes, Server]] = []
+        self.replies = 0  # replies taken so far: tells a busy process from a silent network
         self.closed = False
+
+    @staticmethod
+    def current() -> Transport | None:
+        """The running loop's transport, if any query has created one."""
+        return getattr(asyncio.get_running_loop(), "_reputation_dns_transport", None)
 
     @classmethod
     def running(cls) -> Transport:
@@ -113,12 +133,35 @@ class Transport:
         finally:
             self._pumping = False
 
+    def send(self, sock: _Socket, packet: bytes, server: Server) -> None:
+        """Queue a packet; the packets of one loop iteration leave together. On a busy host
+        that wakes the server once per batch instead of once per packet."""
+        if not self._outbox:
+            self.loop.call_soon(self._flush)
+        self._outbox.append((sock, packet, server))
+
+    def _flush(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        now = self.loop.time()
+        for sock, packet, server in outbox:
+            entry = sock.pending.get((packet[0] << 8) | packet[1])
+            if sock.closed or entry is None:
+                continue  # the question was answered or given up meanwhile
+            try:
+                sock.sock.sendto(packet, server)
+            except BlockingIOError:
+                pass  # a full send buffer loses the packet as the network would; retries cover it
+            except OSError as exc:
+                entry[0].send_failed(sock, (packet[0] << 8) | packet[1], server, exc)
+                continue
+            entry[0].sent(now)
+
     def socket_for(self, family: int) -> _Socket:
         live = self._sockets.setdefault(family, [])
         now = self.loop.time()
         if len(live) < SOCKETS_PER_FAMILY:
             return self._open(family, now)
-        chosen = live[secrets.randbelow(len(live))]
+        chosen = live[_random16() % len(live)]
         if chosen.uses >= SOCKET_USES or now - chosen.born > SOCKET_AGE:
             self._retire(chosen)
             return self._open(family, now)
@@ -224,14 +267,19 @@ def trouble_for_rcode(server: Server, rcode: int) -> Trouble:
 
 
 class Exchange:
-    """One question's life: attempts to each server, twice, staggered; then TCP if truncated."""
+    """One question's life: attempts to each server, twice, staggered; then TCP if truncated.
+
+    Whoever waits for the answer adds a future of their own to `waiters`: one waiter giving up
+    cancels only its own future, never the question the others wait for.
+    """
 
     __slots__ = (
         "attempts",
+        "context",
         "deadline",
         "finish",
         "finished",
-        "future",
+        "last_sent",
         "next",
         "plan",
         "question",
@@ -241,6 +289,7 @@ class Exchange:
         "timer",
         "transport",
         "trouble",
+        "waiters",
     )
 
     def __init__(
@@ -250,18 +299,21 @@ class Exchange:
         question: bytes,
         timeout: float,
         finish: Finish,
+        context: object = None,
     ) -> None:
         self.transport = transport
         self.question = question
         self.timeout = timeout
         self.finish = finish
-        self.future: asyncio.Future[object] = transport.loop.create_future()
+        self.context = context
+        self.waiters: list[asyncio.Future[object]] = []
         # Each server is asked twice, the attempts staggered over the timeout; every attempt
         # may be answered until the deadline, so a slow answer still counts.
         self.plan = list(servers) * 2
         self.stagger = timeout / len(self.plan)
         self.next = 0
-        self.deadline = 0.0
+        self.deadline = 0.0  # set when the first packet leaves
+        self.last_sent = False
         self.attempts: list[tuple[_Socket, int]] = []
         self.trouble: dict[Server, Trouble] = {}
         self.timer: asyncio.TimerHandle | None = None
@@ -269,39 +321,45 @@ class Exchange:
         self.finished = False
 
     def start(self) -> None:
-        self.deadline = self.transport.loop.time() + self.timeout
         self._advance()
 
     def _advance(self) -> None:
         """Send the next planned attempt, skipping servers that gave a definite failure."""
-        loop = self.transport.loop
         while self.next < len(self.plan):
             server = self.plan[self.next]
             self.next += 1
             known = self.trouble.get(server)
-            if (known is None or known.outcome is Outcome.TIMEOUT) and self._send(server):
-                last = self.next == len(self.plan)
-                self._arm(self.deadline if last else min(self.deadline, loop.time() + self.stagger))
+            if known is None or known.outcome is Outcome.TIMEOUT:
+                self._send(server)
                 return
         if self.attempts:
             self._arm(self.deadline)
         elif self.tcp is None:
             self._done(None)
 
-    def _send(self, server: Server) -> bool:
+    def _send(self, server: Server) -> None:
         sock = self.transport.socket_for(family_of(server[0]))
         qid = sock.new_id()
-        try:
-            sock.sock.sendto(wire.query(qid, self.question), server)
-        except BlockingIOError:
-            pass  # a full send buffer loses the packet like the network would: the retry covers it
-        except OSError as exc:
-            self.trouble[server] = Trouble(Outcome.ERROR, f"{where(server)}: {exc}")
-            return False
         sock.uses += 1
         sock.pending[qid] = (self, server)
         self.attempts.append((sock, qid))
-        return True
+        self.last_sent = self.next == len(self.plan)
+        self.transport.send(sock, wire.query(qid, self.question), server)
+
+    def sent(self, now: float) -> None:
+        """The packet left: the timeout runs from now; the next attempt is due a stagger later."""
+        if not self.deadline:
+            self.deadline = now + self.timeout
+        self._arm(self.deadline if self.last_sent else min(self.deadline, now + self.stagger))
+
+    def send_failed(self, sock: _Socket, qid: int, server: Server, error: OSError) -> None:
+        if (sock, qid) not in self.attempts:
+            return
+        self.transport.forget(sock, qid)
+        self.attempts.remove((sock, qid))
+        self.trouble[server] = Trouble(Outcome.ERROR, f"{where(server)}: {error}")
+        if not self.attempts and self.tcp is None:
+            self._advance()
 
     def _arm(self, when: float) -> None:
         if self.timer is not None:
@@ -310,7 +368,7 @@ class Exchange:
 
     def _on_timer(self) -> None:
         self.timer = None
-        self.transport.drain()
+        self.transport.drain()  # a reply that sat unread while the loop was busy is not lost
         if self.finished or self.tcp is not None:
             return
         if self.transport.loop.time() >= self.deadline:
@@ -322,6 +380,7 @@ class Exchange:
         if not _same_source(source, server) or not wire.answers_question(data, self.question):
             return  # not from where we asked, or not our question: keep waiting
         self.transport.forget(sock, qid)
+        self.transport.replies += 1
         self.attempts.remove((sock, qid))
         rcode = wire.rcode(data)
         if wire.truncated(data):
@@ -380,17 +439,23 @@ class Exchange:
         if self.tcp is not None and self.tcp is not asyncio.current_task():
             self.tcp.cancel()
         self.tcp = None
-        if self.deadline:  # it held a slot
+        if self.next:  # it held a slot
             self.transport.release()
         return True
 
     def _done(self, data: bytes | None) -> None:
-        if self._cleanup() and not self.future.done():
-            self.future.set_result(self.finish(data, self.trouble))
+        if self._cleanup():
+            result = self.finish(self, data, self.trouble)
+            for waiter in self.waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
+            self.waiters.clear()
 
     def cancel(self) -> None:
         self._cleanup()
-        self.future.cancel()
+        for waiter in self.waiters:
+            waiter.cancel()
+        self.waiters.clear()
 
 
 async def _tcp_query(server: Server, question: bytes) -> bytes:

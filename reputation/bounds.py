@@ -19,7 +19,7 @@ from reputation.report import CheckResult, Finding, Status, worst
 MAX_RECORDS = 10
 MAX_FINDINGS = 25
 MAX_EVIDENCE_LINES = 10
-MAX_EVIDENCE_CHARS = 600
+MAX_EVIDENCE_CHARS = 1000
 
 T = TypeVar("T")
 

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from reputation.bounds import MAX_FINDINGS, bounded_check
 from reputation.dns.lab import LabDNSServer, LabWorld
+from reputation.report import CheckResult, Finding, Status
 from tests.test_cli import reputation_cli
 from tests.worlds import PRECONDITIONS
 
@@ -50,3 +52,14 @@ def test_ptr_findings_name_their_own_record(flood: LabDNSServer) -> None:
         assert all(
             other not in " ".join(finding["evidence"]) for other in PTR_NAMES if other != name
         )
+
+
+def test_a_check_with_hundreds_of_findings_keeps_every_code_and_counts_the_rest() -> None:
+    findings = [Finding(Status.WARN, f"stray {i}", ["x" * 5000] * 50, "w") for i in range(300)]
+    findings.append(Finding(Status.FAIL, "the one that matters", [], "f"))
+    result = bounded_check(CheckResult("c", Status.FAIL, "s", findings))
+    assert len(result.findings) == MAX_FINDINGS and result.status is Status.FAIL
+    assert {f.code for f in result.findings} == {"w", "f", "findings_truncated"}
+    assert result.findings[-1].message.startswith("and 277 more findings")
+    assert all(len(f.evidence) <= 11 for f in result.findings)
+    assert all(len(line) < 1100 for f in result.findings for line in f.evidence)

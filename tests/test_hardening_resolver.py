@@ -63,3 +63,17 @@ def test_an_honest_resolver_leaves_the_verdict_alone(lab_dns) -> None:
         timeout=1, rdap=False,
     )  # fmt: skip
     assert report.verdict is Verdict.PASS
+
+
+def test_the_probe_is_asked_once_per_session(lab_dns) -> None:
+    server = lab_dns(PRECONDITIONS)
+
+    async def two_senders() -> None:
+        async with reputation.Session(nameservers=[server.address], timeout=1, rdap=False) as s:
+            await s.check("clean.net", "81.2.69.142", "mail.clean.net")
+            await s.check("v6.net", "2a01:4f8:c0c:1234::2", "mail.v6.net")
+
+    asyncio.run(two_senders())
+    asked = [(name.rstrip(".").split(".")[0], rdtype) for name, rdtype, _ in server.log]
+    assert asked.count(("", "NS")) == 1
+    assert len([name for name, _ in asked if name.startswith("nonexistent-")]) == 1

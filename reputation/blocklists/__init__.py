@@ -23,6 +23,7 @@ import dns.exception
 import dns.name
 import dns.rdatatype
 
+from reputation.bounds import MAX_EVIDENCE_LINES, shorten
 from reputation.dns.resolver import Answer, Outcome, Resolver
 from reputation.inputs import IPAddress, toml_problem
 from reputation.redaction import redact, remember
@@ -853,9 +854,9 @@ def _result(
         codes=list(reading.codes),
         meanings=list(reading.meanings),
         severity=reading.severity,
-        txt=[redact(line) for line in txt or []],
+        txt=[shorten(redact(line)) for line in (txt or [])[:MAX_EVIDENCE_LINES]],
         removal_url=blocklist.removal_for(text),
-        detail=redact(reading.detail),
+        detail=shorten(redact(reading.detail)),
         list_id=blocklist.id,
         remedy=redact(reading.remedy),
     )

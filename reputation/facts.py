@@ -6,7 +6,8 @@ import asyncio
 
 from reputation.bounds import MAX_RECORDS, first
 from reputation.context import Context
-from reputation.dns.resolver import Answer, Resolver, display_name
+from reputation.dns.cache import Querier
+from reputation.dns.resolver import Answer, display_name
 from reputation.inputs import IPAddress, parse_ip
 
 
@@ -14,7 +15,7 @@ def address_type(ip: IPAddress) -> str:
     return "A" if ip.version == 4 else "AAAA"
 
 
-async def ptr(resolver: Resolver, ip: IPAddress) -> Answer:
+async def ptr(resolver: Querier, ip: IPAddress) -> Answer:
     return await resolver.query(ip.reverse_pointer, "PTR")
 
 
@@ -34,7 +35,7 @@ def record_evidence(answer: Answer, record: str) -> str:
     return f"{answer.name} {answer.rdtype}{chain} -> {record}"
 
 
-async def addresses(resolver: Resolver, name: str) -> tuple[Answer, Answer]:
+async def addresses(resolver: Querier, name: str) -> tuple[Answer, Answer]:
     """A and AAAA of a name, asked together."""
     a, aaaa = await asyncio.gather(resolver.query(name, "A"), resolver.query(name, "AAAA"))
     return a, aaaa
@@ -45,7 +46,7 @@ def ips_of(*answers: Answer) -> list[IPAddress]:
 
 
 async def confirmed_ptr_names(
-    resolver: Resolver, ip: IPAddress
+    resolver: Querier, ip: IPAddress
 ) -> tuple[Answer, list[Answer], list[str]]:
     """The PTR answer, the forward answer of each PTR name, and the names that resolve back to ip."""
     answer = await ptr(resolver, ip)

@@ -21,8 +21,15 @@ from reputation.dns.resolver import DNS_PORT
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_LDH_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_SELECTOR_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+def _label_pattern(also: str = "") -> re.Pattern[str]:
+    """A DNS label of letters, digits and inner hyphens (LDH), and the characters in `also`."""
+    return re.compile(rf"^(?!-)[a-z0-9{also}-]{{1,63}}(?<!-)$")
+
+
+_LDH_LABEL = _label_pattern()
+# Selectors are LDH by RFC 6376 §3.1, but DNS carries underscores and some signers use them.
+_SELECTOR_LABEL = _label_pattern("_")
 
 
 class BadInput(ValueError):
@@ -89,14 +96,19 @@ def parse_ip(text: str) -> IPAddress:
     return address
 
 
-def parse_selector(text: str) -> str:
-    """A DKIM selector: dot-separated labels (RFC 6376 §3.1); `sel._domainkey.domain` is allowed."""
-    labels = _text("DKIM selector", text).strip().lower().split(".")
-    if not text.strip() or not all(_SELECTOR_LABEL.match(label) for label in labels):
+def parse_selector(text: str, domain: str | None = None) -> str:
+    """A DKIM selector: dot-separated labels (RFC 6376 §3.1), lower-cased; the whole name
+    `sel._domainkey.domain` (of `domain`, or of any domain when None) gives `sel`."""
+    name = _text("DKIM selector", text).strip().lower().rstrip(".")
+    if domain is not None:
+        name = name.removesuffix(f"._domainkey.{domain}")
+    name = name.removesuffix("._domainkey")
+    labels = name.split(".")
+    if not name or len(name) > 200 or not all(_SELECTOR_LABEL.match(label) for label in labels):
         raise BadInput(
             f"invalid DKIM selector {text!r}: expected labels such as 'mail' or 's1.2024'"
         )
-    return ".".join(labels)
+    return name
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

@@ -8,9 +8,9 @@ compared: `Report.from_dict(report.to_dict()) == report`. Reports are frozen onc
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Self
 
 SCHEMA = "reputation/report/v1"
 
@@ -119,6 +119,45 @@ class CheckResult:
         )
 
 
+class _Flat:
+    """A record whose JSON is its fields in declaration order (KEYS: field -> JSON key where
+    they differ), enums as text."""
+
+    KEYS: ClassVar[Mapping[str, str]] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return _flat(self, self.KEYS)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**_unflat(cls, data, cls.KEYS))
+
+
+def _flat(record: Any, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A flat record as JSON: its fields in declaration order, enums as text, lists copied."""
+    keys = keys or {}
+    return {keys.get(f.name, f.name): _plain(getattr(record, f.name)) for f in fields(record)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, StrEnum):
+        return str(value)
+    return list(value) if isinstance(value, list) else value
+
+
+def _unflat(cls: Any, data: Mapping[str, Any], keys: Mapping[str, str] | None = None) -> dict:
+    """The fields of a flat record read back; a field added later may be missing (default)."""
+    keys = keys or {}
+    read: dict[str, Any] = {}
+    for f in fields(cls):
+        key = keys.get(f.name, f.name)
+        if key in data:
+            read[f.name] = _plain(data[key])
+        elif f.default is MISSING and f.default_factory is MISSING:
+            raise KeyError(key)
+    return read
+
+
 class ListingStatus(StrEnum):
     LISTED = "listed"
     CLEAN = "clean"
@@ -128,7 +167,7 @@ class ListingStatus(StrEnum):
 
 
 @dataclass(frozen=True)
-class BlocklistResult:
+class BlocklistResult(_Flat):
     zone: str
     name: str
     subject: str  # "ip" or "domain"
@@ -143,44 +182,16 @@ class BlocklistResult:
     list_id: str = ""
     remedy: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "zone": self.zone,
-            "name": self.name,
-            "subject": self.subject,
-            "query": self.query,
-            "status": str(self.status),
-            "codes": list(self.codes),
-            "meanings": list(self.meanings),
-            "severity": self.severity,
-            "txt": list(self.txt),
-            "removal_url": self.removal_url,
-            "detail": self.detail,
-            "id": self.list_id,
-            "remedy": self.remedy,
-        }
+    KEYS: ClassVar[Mapping[str, str]] = {"list_id": "id"}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BlocklistResult:
-        return cls(
-            zone=data["zone"],
-            name=data["name"],
-            subject=data["subject"],
-            query=data["query"],
-            status=ListingStatus(data["status"]),
-            codes=list(data.get("codes", [])),
-            meanings=list(data.get("meanings", [])),
-            severity=data.get("severity", ""),
-            txt=list(data.get("txt", [])),
-            removal_url=data.get("removal_url", ""),
-            detail=data.get("detail", ""),
-            list_id=data.get("id", ""),
-            remedy=data.get("remedy", ""),
-        )
+        read = _unflat(cls, data, cls.KEYS)
+        return cls(**{**read, "status": ListingStatus(read["status"])})
 
 
 @dataclass(frozen=True)
-class ProviderReason:
+class ProviderReason(_Flat):
     rule: str
     check: str
     outcome: str
@@ -188,21 +199,6 @@ class ProviderReason:
     postmaster_url: str
     source: str
     confidence: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "check": self.check,
-            "outcome": self.outcome,
-            "expected_reply": self.expected_reply,
-            "postmaster_url": self.postmaster_url,
-            "source": self.source,
-            "confidence": self.confidence,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ProviderReason:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -234,25 +230,12 @@ class ProviderVerdict:
 
 
 @dataclass(frozen=True)
-class Target:
+class Target(_Flat):
     domain: str
     domain_ascii: str
     ip: str
     helo: str | None
     helo_assumed: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "domain": self.domain,
-            "domain_ascii": self.domain_ascii,
-            "ip": self.ip,
-            "helo": self.helo,
-            "helo_assumed": self.helo_assumed,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Target:
-        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)

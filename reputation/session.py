@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
@@ -28,6 +30,9 @@ from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
 from reputation.inputs import parse_domain, parse_helo, parse_ip, parse_options
 from reputation.report import Report
 from reputation.sanity import Sanity, distrusted, probe
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Session:
@@ -192,43 +197,14 @@ async def check_async(
         return await session.check(domain, ip, helo, checks, dkim_selectors=dkim_selectors)
 
 
-def check(
-    domain: str,
-    ip: str,
-    helo: str | None = None,
-    *,
-    checks: Sequence[str] | None = None,
-    nameservers: Sequence[str | tuple[str, int]] = (),
-    timeout: float = DEFAULT_TIMEOUT,
-    rdap: bool = True,
-    rdap_url: str = DEFAULT_RDAP_URL,
-    rdap_transport: httpx.AsyncBaseTransport | None = None,
-    dkim_selectors: Sequence[str] = (),
-    providers: Sequence[str] = (),
-    bulk: bool = False,
-    blocklists_file: Path | None = None,
-    catalog: Catalog | None = None,
-    lists: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
-) -> Report:
-    """The synchronous twin of check_async."""
-    return asyncio.run(
-        check_async(
-            domain,
-            ip,
-            helo,
-            checks=checks,
-            nameservers=nameservers,
-            timeout=timeout,
-            rdap=rdap,
-            rdap_url=rdap_url,
-            rdap_transport=rdap_transport,
-            dkim_selectors=dkim_selectors,
-            providers=providers,
-            bulk=bulk,
-            blocklists_file=blocklists_file,
-            catalog=catalog,
-            lists=lists,
-            env=env,
-        )
-    )
+def _synchronous(coroutine: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
+    """The synchronous twin of `coroutine`, with the same (typed) parameters."""
+
+    @functools.wraps(coroutine)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return asyncio.run(coroutine(*args, **kwargs))
+
+    return run
+
+
+check = _synchronous(check_async)

@@ -13,9 +13,11 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 DBNAME = "reputation_test"
@@ -88,11 +90,7 @@ def postgresql_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
         pytest.skip(f"PostgreSQL could not start: {detail}")
     try:
-        import psycopg
-
-        with psycopg.connect(
-            host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
+        with _connect_when_ready(port) as conn:
             conn.execute(f"CREATE DATABASE {DBNAME}")
         yield f"postgresql://postgres@127.0.0.1:{port}/{DBNAME}"
     finally:
@@ -100,11 +98,23 @@ def postgresql_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _connect_when_ready(port: int, wait: float = 60.0) -> psycopg.Connection:
+    """The port opens before the server accepts sessions ("the database system is starting up")."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return psycopg.connect(
+                host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True
+            )
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def postgresql_db(postgresql_url: str) -> Iterator[str]:
     """An empty database for one test (dropped afterwards)."""
-    import psycopg
-
     name = f"t{os.getpid()}_{next(_counter)}"
     admin = postgresql_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:

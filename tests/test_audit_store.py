@@ -43,6 +43,24 @@ def test_a_run_and_its_reports_read_back(db_url: str) -> None:
     store.close()
 
 
+def test_a_stored_report_reads_back_as_the_report_it_was(tmp_path: Path) -> None:
+    from reputation import check
+    from reputation.demo import world
+    from reputation.dns.lab import LabDNSServer
+
+    with LabDNSServer(world()) as server:
+        original = check("good-sender.net", "81.2.69.142", nameservers=[server.address],
+                         rdap=False, timeout=2)  # fmt: skip
+    store = Store(f"sqlite:///{tmp_path / 'h.db'}")
+    run = store.start_run("scope", "1/1", {})
+    store.add_result(run.id, "k", (), original.to_dict())
+    store.flush()
+    again = store.read_report(run.id, "k")
+    assert again is not None and again.to_dict() == original.to_dict()
+    assert again.verdict == original.verdict and again.exit_code == original.exit_code
+    store.close()
+
+
 def test_an_interrupted_run_is_resumed_and_keeps_its_results(db_url: str) -> None:
     store = Store(db_url)
     run = store.start_run("scope", "1/1", {})

@@ -143,6 +143,14 @@ def test_amazon_ses_json_notification_is_read_field_by_field() -> None:
     assert failure.reason == "userunknown"
 
 
+def test_an_ordinary_message_and_a_delivery_report_are_not_bounces() -> None:
+    ordinary = one(b"From: a@example.org\nTo: b@example.org\nSubject: lunch\n\nSee you at 12.\n")
+    assert (ordinary.kind, ordinary.is_bounce, ordinary.recipients) == ("other", False, [])
+    delivered = samples.postfix_dsn("250 2.0.0 Ok: queued as 1234", status="2.0.0")
+    report = one(delivered.replace(b"Action: failed", b"Action: delivered"))
+    assert (report.kind, report.recipients[0].reason) == ("other", "delivered")
+
+
 def test_feedback_report_and_auto_reply_are_not_bounces() -> None:
     feedback = one(samples.ARF)
     assert (feedback.kind, feedback.is_bounce) == ("feedback", False)
@@ -152,6 +160,14 @@ def test_feedback_report_and_auto_reply_are_not_bounces() -> None:
     assert (auto.kind, auto.recipients[0].reason) == ("autoreply", "vacation")
 
 
+def test_the_sending_ip_is_never_the_remote_hosts_own() -> None:
+    # qmail names the remote host's address; the sender's comes from the returned copy
+    result = one(samples.QMAIL)
+    assert result.sender.ip == samples.SENDER_IP
+    assert result.sender.ip_source == "Received header of the returned message"
+    assert result.sender.helo == "mail.clean.net"
+
+
 def test_a_retired_list_is_named_as_retired_with_the_receiver_misconfigured() -> None:
     result = one(samples.postfix_dsn("554 5.7.1 Rejected 81.2.69.142 found in dnsbl.sorbs.net"))
     [failure] = result.recipients
@@ -159,6 +175,18 @@ def test_a_retired_list_is_named_as_retired_with_the_receiver_misconfigured() ->
     assert "misconfigured" in failure.blocklist["note"]
     assert failure.check == "blocklists"
     assert result.sender.ip == "81.2.69.142"
+
+
+def test_a_documented_provider_reply_names_its_rule_and_every_check_it_reads() -> None:
+    gmail_dmarc = (
+        "550 5.7.26 Unauthenticated email from clean.net is not accepted due to domain's DMARC "
+        "policy. Contact the administrator of clean.net domain if this was legitimate email."
+    )
+    result = one(samples.postfix_dsn(gmail_dmarc, recipient="someone@gmail.com"))
+    [failure] = result.recipients
+    assert (failure.provider, failure.reason, failure.side) == ("gmail", "authfailure", "sender")
+    assert failure.rule in ("dmarc-reject", "dmarc-reject-softfail-unsigned")
+    assert set(failure.checks_needed) == {"spf", "dmarc", "dkim"}
 
 
 def test_broken_mime_and_unknown_charset_are_read_with_a_note() -> None:

@@ -90,3 +90,46 @@ def test_the_receivers_own_list_cannot_be_cleared_by_public_lists(lab_dns, tmp_p
     assert failure["blocklist"]["status"] == "unknown"
     assert failure["blocklist"]["removal_url"].endswith("denyip.php?IP=81.2.69.142")
     assert failure["still_holds"] is None
+
+
+def test_a_sender_domain_that_cannot_be_checked_never_stops_the_batch(lab_dns, tmp_path) -> None:
+    server = lab_dns(PRECONDITIONS)
+    bad = samples.postfix_dsn(SORBS).replace(
+        b"X-Postfix-Sender: rfc822; news@clean.net", b"X-Postfix-Sender: rfc822; news@-bad-.example"
+    )
+    (tmp_path / "a.eml").write_bytes(bad)
+    (tmp_path / "b.eml").write_bytes(samples.postfix_dsn(SORBS))
+    done = reputation_cli(
+        "bounce", str(tmp_path), "--check", "--nameserver", server.address, "--no-rdap",
+        "--timeout", "2", "-f", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first, second = json.loads(done.stdout)
+    assert first["recipients"][0]["still_holds"] is None
+    assert "not checked" in first["recipients"][0]["finding"]
+    assert second["recipients"][0]["still_holds"] is False
+
+
+def test_sina_spam_mail_bounce_rechecks_what_the_origin_faq_advises(lab_dns, tmp_path) -> None:
+    server = lab_dns(PRECONDITIONS)
+    path = tmp_path / "sina.eml"
+    path.write_bytes(
+        samples.eyoumail("553 Spam Mail http://mail.sina.com.cn/FAQ.html", "x@sina.com")
+    )
+
+    def check(ip: str) -> dict:
+        done = reputation_cli(
+            "bounce", str(path), "--check", "--ip", ip, "--nameserver", server.address,
+            "--no-rdap", "--timeout", "2", "-f", "json",
+        )  # fmt: skip
+        return json.loads(done.stdout)[0]["recipients"][0]
+
+    clean = check("81.2.69.142")
+    assert (clean["provider"], clean["check"], clean["still_holds"]) == (
+        "sina",
+        "legit_domain",
+        False,
+    )
+    assert "static_ip" in clean["finding"] and "helo_ptr" in clean["finding"]
+    dynamic = check("81.2.69.146")  # its PTR reads as a dynamic address
+    assert dynamic["still_holds"] is True and "static_ip" in dynamic["finding"]

@@ -14,6 +14,7 @@ from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.dns.resolver import Resolver
 from reputation.engine import make_options
 from reputation.inputs import BadInput, parse_domain, parse_ip
+from reputation.protocols import dkim as key_records
 from reputation.report import CheckResult, Finding, Status
 
 # Public keys made once for these tests with the openssl CLI:
@@ -248,7 +249,7 @@ def test_failed_user_selector_lookup_is_an_error(run_dkim: Runner) -> None:
     ("key", "bits"), [(RSA_512, 512), (RSA_1024, 1024), (RSA_1024_PKCS1, 1024), (RSA_2048, 2048)]
 )
 def test_rsa_modulus_bits(key: str, bits: int) -> None:
-    assert dkim.rsa_modulus_bits(base64.b64decode(key)) == bits
+    assert key_records.rsa_modulus_bits(base64.b64decode(key)) == bits
 
 
 @pytest.mark.parametrize(
@@ -263,8 +264,8 @@ def test_rsa_modulus_bits(key: str, bits: int) -> None:
     ],
 )
 def test_rsa_modulus_bits_rejects_what_is_not_an_rsa_key(der: bytes) -> None:
-    with pytest.raises(dkim.KeyFormatError):
-        dkim.rsa_modulus_bits(der)
+    with pytest.raises(key_records.KeyFormatError):
+        key_records.rsa_modulus_bits(der)
 
 
 @pytest.mark.parametrize(
@@ -283,7 +284,7 @@ def test_rsa_modulus_bits_rejects_what_is_not_an_rsa_key(der: bytes) -> None:
     ],
 )
 def test_key_record_problems(record: str, fragment: str | None) -> None:
-    key = dkim.parse_key_record(record)
+    key = key_records.parse_key_record(record)
     if fragment is None:
         assert key.revoked and not key.problems
     else:
@@ -292,7 +293,7 @@ def test_key_record_problems(record: str, fragment: str | None) -> None:
 
 def test_key_record_accepts_whitespace_in_p_and_sha256_in_h() -> None:
     spaced = " ".join(chunks(RSA_2048, 64))
-    key = dkim.parse_key_record(f"v=DKIM1; h=sha1:sha256; s=email; t=s; n=note; p={spaced}")
+    key = key_records.parse_key_record(f"v=DKIM1; h=sha1:sha256; s=email; t=s; n=note; p={spaced}")
     assert (key.problems, key.bits, key.testing) == ((), 2048, False)
 
 
@@ -308,7 +309,7 @@ def test_key_record_accepts_whitespace_in_p_and_sha256_in_h() -> None:
     ],
 )
 def test_looks_like_key(text: str, expected: bool) -> None:
-    assert dkim.looks_like_key(text) is expected
+    assert key_records.looks_like_key(text) is expected
 
 
 def test_selectors_to_probe_puts_the_users_first_without_repeats() -> None:
@@ -327,3 +328,12 @@ def test_default_selectors_carry_a_note_and_known_names() -> None:
     assert {"default", "selector1", "selector2", "google", "k1", "s1", "mandrill"} <= names
     assert len(names) == len(selectors) and all(s.used_by for s in selectors)
     assert all(s.source == "" or s.source.startswith("https://") for s in selectors)
+
+
+def test_a_selector_input_accepts_is_probed_not_called_invalid(run_dkim: Runner) -> None:
+    # One rule for selectors: what --dkim-selector accepts, the check probes.
+    assert make_options(nameservers=["127.0.0.1:1"], dkim_selectors=["my_sel"])
+    world = key_world(("my_sel._domainkey.example.com", f"v=DKIM1; k=rsa; p={RSA_2048}"))
+    result, _ = run_dkim(world, selectors=["my_sel"])
+    assert "dkim_selector_invalid" not in codes(result)
+    assert "selector my_sel" in finding(result, "dkim_found").message

@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from reputation import blocklists
 from reputation.audit import notify, plan
-from reputation.audit.formats import AuditFormat, writer
+from reputation.audit.formats import AuditFormat, Batched, writer
 from reputation.audit.runner import Audit, progress_bar, run_targets
 from reputation.audit.shard import parse_shard
 from reputation.audit.store import Store
@@ -101,7 +101,9 @@ def _audit(options: AuditOptions, store: Store, total: int | None, out: TextIO, 
     if run_ is None:
         run_ = store.start_run(scope, str(parse_shard(options.shard)), _recorded(options))
     advance, close_bar = progress_bar(total, err)
-    audit = Audit(store, run_, writer(options.fmt, out), warn=lambda s: print(s, file=err))
+    batched = Batched(out)
+    audit = Audit(store, run_, writer(options.fmt, batched), warn=lambda s: print(s, file=err))
+    audit.flush_output = batched.flush_if_due
     audit.advance = advance
     clock = time.monotonic()
     if resumed:
@@ -152,6 +154,7 @@ async def _check_all(options: AuditOptions, audit: Audit, resumed: bool) -> None
         rdap=options.rdap,
         blocklists_file=options.blocklists_file,
         lists=options.lists,
+        lists_breaker=audit.breaker,
     ) as session:
 
         async def check(target: AuditTarget) -> Report:

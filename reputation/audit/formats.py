@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,43 @@ class Stats:
 
 
 ChangeRows = Callable[[], Iterable[dict[str, Any]]]
+
+
+class Batched(io.StringIO):
+    """Collects output and passes it on in batches: one write per line to a pipe costs a
+    system call (and, unbuffered, a wake-up of the reader) per target."""
+
+    def __init__(self, stream: TextIO, every: float = 0.5) -> None:
+        super().__init__()
+        self.stream = stream
+        self.every = every
+        self._last = time.monotonic()
+
+    def flush(self) -> None:
+        text = self.getvalue()
+        if text:
+            self._write_all(text)
+            self.seek(0)
+            self.truncate()
+        self.stream.flush()
+        self._last = time.monotonic()
+
+    def _write_all(self, text: str) -> None:
+        """Every byte, even when a signal interrupts a write to a pipe half-way: unbuffered
+        (python -u, PYTHONUNBUFFERED) stdout sits on a raw file that may write only part."""
+        raw = getattr(self.stream, "buffer", None)
+        if raw is None:
+            self.stream.write(text)
+            return
+        self.stream.flush()
+        data = memoryview(text.encode(self.stream.encoding or "utf-8", "replace"))
+        while data:
+            written = raw.write(data)
+            data = data[written if written is not None else 0 :]
+
+    def flush_if_due(self) -> None:
+        if time.monotonic() - self._last >= self.every:
+            self.flush()
 
 
 class Writer:

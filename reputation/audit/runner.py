@@ -37,6 +37,7 @@ class Audit:
     breaker: ListsBreaker = field(default_factory=ListsBreaker)
     warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
     advance: Callable[[], None] = lambda: None
+    flush_output: Callable[[], None] = lambda: None
     stopped_by: int | None = None  # the signal that interrupted the run
     _unflushed: int = 0
 
@@ -71,6 +72,7 @@ class Audit:
     def _count_and_write(self, report: dict[str, Any]) -> None:
         self.stats.add(report)
         self.writer.result(report)
+        self.flush_output()
         self.advance()
 
     def record_gone(self) -> None:

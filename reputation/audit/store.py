@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from reputation.inputs import BadInput
+from reputation.report import Report
 
 SCHEMA_VERSION = 2
 
@@ -282,6 +283,11 @@ class Store:
         with self.engine.connect() as conn:
             text = conn.execute(query).scalar()
         return json.loads(text) if text else None
+
+    def read_report(self, run_id: int, key: str) -> Report | None:
+        """A stored report as the Report it was."""
+        data = self.report(run_id, key)
+        return Report.from_dict(data) if data is not None else None
 
     def reports(self, run_id: int) -> Iterator[dict]:
         """The run's reports in the order they finished, streamed from the database."""

@@ -8,8 +8,9 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 
 from reputation.bounce import dsn, freetext, links, mime, reasons, ses, smtptext
-from reputation.bounce.model import Analysis, Failure, Sender
+from reputation.bounce.model import Analysis, Failure
 from reputation.bounce.reading import Input
+from reputation.bounce.sender import find as find_sender
 
 # RFC 3834 §5: Auto-Submitted; the other headers and subjects are what common responders write.
 _AUTO_SUBMITTED = re.compile(r"^\s*auto-(?:replied|generated|notified)", re.I)
@@ -45,6 +46,7 @@ def analyse(item: Input) -> Analysis:
         result.notes.append("damaged MIME structure: " + ", ".join(item.defects))
     message = item.message
     text = mime.body_text(message)
+    returned = _returned(message, text)
     notice = ses.read(text) if "notificationType" in text else None
     if notice is not None:
         _read_ses(notice, result)
@@ -53,11 +55,13 @@ def analyse(item: Input) -> Analysis:
         result.recipients = _feedback_recipients(message, text)
     elif _is_autoreply(message):
         result.kind = "autoreply"
-        sender = parseaddr(mime.header(message, "From"))[1]
-        result.recipients = [Failure(address=sender, reason="vacation", side="")]
+        replier = parseaddr(mime.header(message, "From"))[1]
+        result.recipients = [Failure(address=replier, reason="vacation", side="")]
     else:
-        _read_bounce(message, text, result)
-    result.sender = _sender(message, result)
+        _read_bounce(message, text, returned, result)
+    if result.recipients and all(f.reason == "delivered" for f in result.recipients):
+        result.kind = "other"  # a delivery report (RFC 3464 Action: delivered), not a bounce
+    result.sender = find_sender(message, returned, result.recipients)
     for failure in result.recipients:
         links.annotate(failure, result.sender)
     return result
@@ -125,13 +129,12 @@ def _feedback_recipients(message: Message, text: str) -> list[Failure]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _read_bounce(message: Message, text: str, result: Analysis) -> None:
+def _read_bounce(message: Message, text: str, returned: Message | None, result: Analysis) -> None:
     subject = mime.header(message, "Subject")
-    sender = mime.header(message, "From")
-    fmt = freetext.detect(sender, subject, text)
+    fmt = freetext.detect(mime.header(message, "From"), subject, text)
     result.mta = fmt.name if fmt else ""
     section = freetext.report_section(text, fmt)
-    exclude = _senders(message)
+    exclude = _senders(message, returned)
     own = {a.lower() for _, a in getaddresses(mime.headers(message, "From")) if "@" in a}
     found = freetext.recipients(section, fmt, exclude, own)
     in_text = {r.address.lower(): r.text for r in found}
@@ -150,7 +153,7 @@ def _read_bounce(message: Message, text: str, result: Analysis) -> None:
             block = in_text.get(entry.address.lower(), "")
             result.recipients.append(_from_dsn(entry, block, section))
     if not result.recipients:
-        result.recipients = _from_text(message, section, in_text, fmt)
+        result.recipients = _from_text(message, returned, section, in_text, fmt)
     if (
         parts
         or fmt
@@ -199,11 +202,15 @@ def _from_dsn(entry: dsn.DsnRecipient, block: str, section: str) -> Failure:
 
 
 def _from_text(
-    message: Message, section: str, in_text: dict[str, str], fmt: freetext.Format | None
+    message: Message,
+    returned: Message | None,
+    section: str,
+    in_text: dict[str, str],
+    fmt: freetext.Format | None,
 ) -> list[Failure]:
     blocks = dict(in_text)
     if not blocks:
-        for address in _failed_header(message) or _returned_to(message):
+        for address in _failed_header(message) or _returned_to(returned):
             blocks[address.lower()] = section
     failures = []
     for address, block in blocks.items():
@@ -250,79 +257,32 @@ def _failed_header(message: Message) -> list[str]:
     return [a for _, a in getaddresses([value]) if "@" in a]
 
 
-def _returned_to(message: Message) -> list[str]:
-    returned = _returned(message)
+def _returned_to(returned: Message | None) -> list[str]:
     if returned is None:
         return []
     found = [a for _, a in getaddresses(mime.headers(returned, "To")) if "@" in a]
     return found[:1] if len(found) == 1 else []
 
 
-def _returned(message: Message) -> Message | None:
+def _returned(message: Message, text: str) -> Message | None:
     """The returned message: an attached part, or the text after the report's end marker."""
     attached = mime.returned_message(message)
     if attached is not None:
         return attached
-    text = mime.body_text(message)
     rest = text[len(freetext.report_section(text, None)) :].lstrip()
     if not _HEADER_LINE.match(rest):  # skip the marker line ("--- Below this line ...")
         rest = rest.split("\n", 1)[-1].lstrip("\n")
     return email.message_from_string(rest) if _HEADER_LINE.match(rest) else None
 
 
-def _senders(message: Message) -> set[str]:
+def _senders(message: Message, returned: Message | None) -> set[str]:
     """Addresses that are the bounce's own or the original sender's: never failed recipients."""
     values = [
         *mime.headers(message, "From"),
         *mime.headers(message, "To"),
         *mime.headers(message, "Return-Path"),
     ]
-    returned = _returned(message)
     if returned is not None:
         values += mime.headers(returned, "From") + mime.headers(returned, "Return-Path")
         values += mime.headers(returned, "Sender")
     return {a.lower() for _, a in getaddresses(values) if "@" in a}
-
-
-# ---------------------------------------------------------------------------------------------
-# The sender: domain and sending IP, for --check
-# ---------------------------------------------------------------------------------------------
-
-
-def _sender(message: Message, result: Analysis) -> Sender:
-    sender = Sender()
-    returned = _returned(message)
-    envelope = _envelope_sender(message, returned)
-    sender.domain = envelope.rpartition("@")[2].lower()
-    for failure in result.recipients:
-        for ip in smtptext.quoted_ips(failure.diagnostic):
-            if smtptext.public_ip(ip):
-                sender.ip, sender.ip_source = ip, "quoted in the diagnostic"
-                return sender
-    if returned is not None:
-        for value in mime.headers(returned, "Received")[:1]:
-            helo, ip = smtptext.received_hop(value)
-            if smtptext.public_ip(ip):
-                sender.ip, sender.helo = ip, helo
-                sender.ip_source = "Received header of the returned message"
-                return sender
-    for value in reversed(mime.headers(message, "Received")):
-        helo, ip = smtptext.received_hop(value)
-        if smtptext.public_ip(ip):
-            sender.ip, sender.helo = ip, helo
-            sender.ip_source = "Received header of the bounce (the reporting MTA)"
-            return sender
-    return sender
-
-
-def _envelope_sender(message: Message, returned: Message | None) -> str:
-    for part in mime.report_parts(message):
-        report = dsn.parse(part)
-        if "@" in report.postfix_sender:
-            return report.postfix_sender.strip("<>")
-    if returned is not None:
-        for name in ("Return-Path", "Sender", "From"):
-            address = parseaddr(mime.header(returned, name))[1]
-            if "@" in address:
-                return address
-    return parseaddr(mime.header(message, "To"))[1]

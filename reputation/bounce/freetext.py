@@ -106,8 +106,12 @@ def recipients(
 
 
 def _line_starts(section: str, address: str) -> list[int]:
-    spots = [m.start() for m in re.finditer(re.escape(address), section, re.I)]
-    return [section.rfind("\n", 0, spot) + 1 for spot in spots]
+    lower, wanted = section.lower(), address.lower()
+    starts, spot = [], lower.find(wanted)
+    while spot >= 0:
+        starts.append(section.rfind("\n", 0, spot) + 1)
+        spot = lower.find(wanted, spot + 1)
+    return starts
 
 
 def _format_spots(section: str, fmt: Format | None, exclude: set[str]) -> list[tuple[str, int]]:

@@ -39,9 +39,25 @@ def annotate(failure: Failure, sender: Sender) -> None:
     if rule is not None:
         failure.rule = rule.id
         failure.side = "sender"
-        failure.check = rule.when[0].check.split(":")[0] if rule.when else failure.check
-        if failure.check == "blocklist":
-            failure.check = "blocklists"
+        failure.checks_needed = rule_checks(rule)
+        failure.check = failure.checks_needed[0] if failure.checks_needed else failure.check
+    elif failure.check:
+        failure.checks_needed = [failure.check]
+    extra = next((c for c in reasons.checks_for() if c.pattern.search(text)), None)
+    if extra is not None and not failure.blocklist:
+        failure.side, failure.check = "sender", extra.checks[0]
+        failure.checks_needed = list(dict.fromkeys([*extra.checks, *failure.checks_needed]))
+        failure.remedy = extra.remedy
+
+
+def rule_checks(rule: Rule) -> list[str]:
+    """The checks whose findings a provider rule's conditions read ("ipv6" needs none)."""
+    names = []
+    for condition in rule.when:
+        name = "blocklists" if condition.kind == "listed" else condition.check
+        if name != "target" and name not in names:
+            names.append(name)
+    return names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,16 +88,25 @@ def named_blocklist(text: str, ip: str, original: str = "") -> dict[str, Any] | 
 
 def _catalog_match(text: str) -> Blocklist | None:
     best: Blocklist | None = None
-    for entry in load_catalog().lists:
+    for entry, _ in _catalog_hosts():
         if entry.zone in text and (best is None or len(entry.zone) > len(best.zone)):
             best = entry
     if best is not None:
         return best
-    for entry in load_catalog().lists:
-        hosts = {urlparse(url).hostname or "" for url in (entry.lookup_url, entry.removal_url)}
-        if any(h and h in text for h in hosts) and not entry.retired:
+    for entry, hosts in _catalog_hosts():
+        if any(h in text for h in hosts) and not entry.retired:
             return entry
     return None
+
+
+@cache
+def _catalog_hosts() -> tuple[tuple[Blocklist, tuple[str, ...]], ...]:
+    """Each list of the packaged catalog with the hosts of its lookup and removal pages."""
+    found = []
+    for entry in load_catalog().lists:
+        urls = (entry.lookup_url, entry.removal_url)
+        found.append((entry, tuple({h for u in urls if (h := urlparse(u).hostname)})))
+    return tuple(found)
 
 
 def _describe(entry: Blocklist, ip: str) -> dict[str, Any]:
@@ -122,9 +147,10 @@ def matching_rule(text: str, address: str) -> tuple[Provider | None, Rule | None
     home = next((p for p in load_providers() if domain in p.domains), None)
     best: tuple[float, Provider | None, Rule | None] = (0.0, None, None)
     if text:
+        present = frozenset(_WORD.findall(text))
         for provider in load_providers():
             for rule in provider.rules:
-                score = _similarity(rule.reply, text)
+                score = _similarity(rule.reply, text, present)
                 if provider is home:
                     score += 0.05
                 if score > best[0]:
@@ -134,17 +160,22 @@ def matching_rule(text: str, address: str) -> tuple[Provider | None, Rule | None
     return home, None
 
 
-def _similarity(reply: str, text: str) -> float:
+def _similarity(reply: str, text: str, present: frozenset[str]) -> float:
     """How much of a documented reply the text contains (its words and its status code)."""
     words = _reply_words(reply)
     if len(words) < 4:
         return 0.0
-    present = set(_WORD.findall(text))
     share = sum(1 for w in words if w in present) / len(words)
-    code = re.search(r"\b[245]\.\d{1,3}\.\d{1,3}\b", reply)
-    if code and code.group() not in text:
+    code = _reply_code(reply)
+    if code and code not in text:
         share -= 0.2
     return share
+
+
+@cache
+def _reply_code(reply: str) -> str:
+    found = re.search(r"\b[245]\.\d{1,3}\.\d{1,3}\b", reply)
+    return found.group() if found else ""
 
 
 @cache

@@ -38,6 +38,8 @@ def part_text(part: Message) -> str:
         return inner if isinstance(inner, str) else ""
     assert isinstance(payload, bytes)
     charset = part.get_content_charset() or "utf-8"
+    if charset in ("utf-8", "us-ascii") and (b"\x1b$B" in payload or b"\x1b$@" in payload):
+        charset = "iso-2022-jp"  # undeclared JIS text: its escape sequences say so (RFC 1468)
     for candidate in (charset, "utf-8"):
         try:
             return payload.decode(candidate)

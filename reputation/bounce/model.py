@@ -24,6 +24,7 @@ class Failure:
     still_holds: bool | None = None
     finding: str = ""
     command: str = ""
+    checks_needed: list[str] = field(default_factory=list)  # for --check; not in the JSON
 
     def to_dict(self) -> dict[str, Any]:
         return {

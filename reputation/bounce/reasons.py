@@ -61,6 +61,24 @@ def reasons() -> tuple[Reason, ...]:
     )
 
 
+@dataclass(frozen=True)
+class ChecksFor:
+    """Checks a bounce text calls for beyond its reason's own (bounce_reasons.toml)."""
+
+    pattern: re.Pattern[str]
+    checks: tuple[str, ...]
+    remedy: str
+
+
+@cache
+def checks_for() -> tuple[ChecksFor, ...]:
+    data = load_data("bounce_reasons.toml")
+    return tuple(
+        ChecksFor(re.compile(entry["pattern"]), tuple(entry["checks"]), entry["remedy"])
+        for entry in data.get("checks_for", [])
+    )
+
+
 def by_name(name: str) -> Reason | None:
     return next((r for r in reasons() if r.name == name), None)
 

@@ -5,18 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reputation.bounce.model import Analysis, Failure, Sender
+from reputation.inputs import BadInput
 from reputation.providers import Condition, Rule, Truth, condition_truth, load_providers
 from reputation.report import BlocklistResult, ListingStatus, Report, Status
 from reputation.session import Session
 
 _PROBLEM = (Status.FAIL, Status.WARN)
+NO_CHECK = "no DNS check shows this cause (content, volume or the receiver's own policy)"
 
 
 def wanted_checks(result: Analysis) -> list[str]:
+    """Every check a sender-side cause of this message needs, each once."""
     wanted: list[str] = []
     for failure in result.recipients:
-        if failure.side == "sender" and failure.check and failure.check not in wanted:
-            wanted.append(failure.check)
+        if failure.side != "sender":
+            continue
+        for name in failure.checks_needed:
+            if name not in wanted:
+                wanted.append(name)
     return wanted
 
 
@@ -36,13 +42,29 @@ async def recheck(results: Sequence[Analysis], override: Sender, session: Sessio
             continue
         key = (sender.domain, sender.ip, sender.helo, tuple(checks))
         if key not in reports:
-            reports[key] = await session.check(
-                sender.domain, sender.ip, sender.helo or None, checks=checks
-            )
+            try:
+                reports[key] = await _check(session, sender, checks)
+            except BadInput as exc:  # e.g. a sender domain the bounce spelt wrongly
+                problems.append(f"{result.file}: not checked: {exc}")
+                _unknown(result, f"not checked: {exc}")
+                continue
         for failure in result.recipients:
-            if failure.side == "sender" and failure.check:
+            if failure.side == "sender" and failure.checks_needed:
                 failure.still_holds, failure.finding = _holds(failure, reports[key])
+            elif failure.side == "sender":
+                failure.finding = NO_CHECK
     return problems
+
+
+async def _check(session: Session, sender: Sender, checks: list[str]) -> Report:
+    """The checks for this sender; a HELO name read from a Received header that the checker
+    refuses is dropped rather than losing the check."""
+    try:
+        return await session.check(sender.domain, sender.ip, sender.helo or None, checks=checks)
+    except BadInput:
+        if not sender.helo:
+            raise
+        return await session.check(sender.domain, sender.ip, None, checks=checks)
 
 
 def _sender(found: Sender, override: Sender) -> Sender:
@@ -61,20 +83,31 @@ def _unknown(result: Analysis, text: str) -> None:
 
 
 def _holds(failure: Failure, report: Report) -> tuple[bool | None, str]:
+    """A provider rule decides by its conditions; otherwise the cause holds when any of the
+    checks it names finds a problem, and no longer holds when all of them pass."""
     if failure.rule and failure.provider:
         held = _rules_hold(failure, report)
         if held is not None:
             return held
-    if failure.check == "blocklists":
+    outcomes = [_one_check(name, failure, report) for name in failure.checks_needed]
+    for wanted in (True, None):
+        chosen = [finding for holds, finding in outcomes if holds is wanted]
+        if chosen:
+            return wanted, "; ".join(chosen)
+    return False, "; ".join(finding for _, finding in outcomes)
+
+
+def _one_check(name: str, failure: Failure, report: Report) -> tuple[bool | None, str]:
+    if name == "blocklists":
         return _listing_holds(failure, report)
-    check = next((c for c in report.checks if c.id == failure.check), None)
+    check = report.check(name)
     if check is None:
-        return None, f"{failure.check} did not run"
+        return None, f"{name} did not run"
     if check.status in _PROBLEM:
-        return True, check.summary
+        return True, f"{name}: {check.summary}"
     if check.status is Status.PASS:
-        return False, check.summary
-    return None, f"{failure.check}: {check.summary} (could not be verified)"
+        return False, f"{name}: {check.summary}"
+    return None, f"{name}: {check.summary} (could not be verified)"
 
 
 def _rules_hold(failure: Failure, report: Report) -> tuple[bool | None, str] | None:

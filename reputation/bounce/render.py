@@ -30,14 +30,19 @@ def _title(result: Analysis) -> str:
 
 def _lines(failure: Failure, checked: bool) -> list[tuple[str, str]]:
     rows = [
-        ("reason", f"{failure.reason} ({failure.side or 'not a failure'})"),
+        ("reason", f"{failure.reason} ({_side(failure)})"),
         ("status", " ".join(x for x in (failure.reply_code, failure.status) if x) or "-"),
         ("remote MTA", failure.remote_mta or "-"),
         ("diagnostic", failure.diagnostic or "-"),
     ]
     if failure.blocklist:
         entry = failure.blocklist
-        rows.append(("blocklist", f"{entry['name']} ({entry['status']}) {entry['note']}".strip()))
+        label = (
+            entry["name"]
+            if entry["name"] == entry["zone"]
+            else f"{entry['name']} ({entry['zone']})"
+        )
+        rows.append(("blocklist", f"{label}: {entry['note']}" if entry["note"] else label))
         if entry["removal_url"]:
             rows.append(("removal", entry["removal_url"]))
     if failure.provider:
@@ -51,6 +56,14 @@ def _lines(failure: Failure, checked: bool) -> list[tuple[str, str]]:
     if failure.remedy:
         rows.append(("fix", failure.remedy))
     return [(name, inert(value)) for name, value in rows]
+
+
+def _side(failure: Failure) -> str:
+    if failure.side:
+        return failure.side
+    if failure.reason in ("onhold", "undefined"):
+        return "cause not determined"
+    return "not a failure"
 
 
 def _table(result: Analysis) -> str:

@@ -27,6 +27,8 @@ _COMMAND_HINTS = (
     (re.compile(r"\[DATA\]|DATA command|after end of data", re.I), "DATA"),
     (re.compile(r"my name was rejected", re.I), "EHLO"),
 )
+_REMOTE_BEFORE = re.compile(r"(?:host|connected to|server at|server|mx)\s*\[?$", re.I)
+_REMOTE_AFTER = re.compile(r"\]?:?\s*(?:said|does not like)", re.I)
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.]*\d)")
 _RECEIVED_FROM = re.compile(r"from\s+(?P<helo>[^\s()]+)?\s*\((?P<inner>[^)]*)\)", re.I | re.S)
 
@@ -127,9 +129,19 @@ def public_ip(text: str) -> str:
 
 
 def quoted_ips(text: str) -> list[str]:
-    """IPv4 addresses the text names, except the remote host's own ("host X[ip]")."""
+    """IPv4 addresses the text names as the client's: not the remote host's own ("host X[ip]",
+    qmail's "remote host IP said", "Connected to IP", "IP does not like recipient")."""
     theirs = {m.group(2) for m in _HOST_IP.finditer(text)}
-    return [ip for ip in _IPV4.findall(text) if ip not in theirs and _is_address(ip)]
+    found = []
+    for match in _IPV4.finditer(text):
+        ip = match.group(1)
+        before = text[max(0, match.start() - 20) : match.start()]
+        after = text[match.end() : match.end() + 20]
+        if ip in theirs or _REMOTE_BEFORE.search(before) or _REMOTE_AFTER.match(after):
+            continue
+        if _is_address(ip):
+            found.append(ip)
+    return found
 
 
 def _is_address(text: str) -> bool:

@@ -8,8 +8,8 @@ undecided (the lookup that would have produced it failed), so a search finds eve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 
 from reputation.report import CheckResult, Finding, Status, problem_summary
 
@@ -33,21 +33,34 @@ class Code:
 
 @dataclass(frozen=True)
 class Check:
-    """A check's description. `asks_domain_dns`: it asks DNS about the sender domain (not done
-    for a reserved name). `judges_address`: its fixes concern the sending address's DNS, moot
-    when the address is not public. `reads_listings`: policy listings are folded into it."""
+    """A check's description.
+
+    `table`: one finding code a line, its usual status, and optionally "undecided by" and the
+    findings whose presence leaves it undecided (default: `undecided_by`, the check's lookups
+    that failed). `remedies`: what to do, by code. `suggestive`: codes that only suggest what
+    they name, with the finding that confirms one and why it is not decided without it.
+    `asks_domain_dns`: it asks DNS about the sender domain (not done for a reserved name).
+    `judges_address`: its fixes concern the sending address's DNS, moot when the address is not
+    public. `reads_listings`: policy listings are folded into it.
+    """
 
     id: str
-    codes: Mapping[str, Code]
+    table: str
+    remedies: Mapping[str, str] = field(default_factory=dict)
+    _: KW_ONLY
     undecided_by: tuple[str, ...] = ()
+    suggestive: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     asks_domain_dns: bool = False
     judges_address: bool = False
     reads_listings: bool = False
-    remedies: Mapping[str, str] = field(init=False, repr=False)
+    codes: Mapping[str, Code] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        remedies = {code: entry.remedy for code, entry in self.codes.items() if entry.remedy}
-        object.__setattr__(self, "remedies", remedies)
+        codes = dict(_read_table(self.id, self.table, self.remedies, self.suggestive))
+        for code in [*self.remedies, *self.suggestive, *self.undecided_by]:
+            if code not in codes:
+                raise ValueError(f"{self.id}: {code!r} is not in the check's table")
+        object.__setattr__(self, "codes", codes)
 
     def finding(
         self,
@@ -81,3 +94,20 @@ class Check:
         """The findings of this check that leave `code` undecided."""
         own = self.codes[code].undecided_by
         return frozenset(self.undecided_by if own is None else own)
+
+
+def _read_table(
+    check_id: str,
+    table: str,
+    remedies: Mapping[str, str],
+    suggestive: Mapping[str, tuple[str, str]],
+) -> Iterator[tuple[str, Code]]:
+    for line in table.strip().splitlines():
+        code, status, *rest = line.split()
+        undecided: tuple[str, ...] | None = None
+        if rest:
+            if rest[:2] != ["undecided", "by"] or len(rest) < 3:
+                raise ValueError(f"{check_id}: cannot read {line.strip()!r}")
+            undecided = tuple(rest[2:])
+        confirmed_by, why = suggestive.get(code, ("", ""))
+        yield code, Code(Status(status), remedies.get(code, ""), undecided, confirmed_by, why)

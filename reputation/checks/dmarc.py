@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from reputation.checks.descriptor import Check, Code
+from reputation.checks.descriptor import Check
 from reputation.checks.spf import evaluate_for
 from reputation.context import Context, organisational_domain
-from reputation.dns.resolver import Answer, Resolver
+from reputation.dns.cache import Querier
+from reputation.dns.resolver import Answer
 from reputation.protocols.dmarc import (
     DmarcRecord,
     Problem,
@@ -28,70 +29,58 @@ from reputation.report import CheckResult, Finding, Status
 GMAIL_GUIDELINES = "https://support.google.com/mail/answer/81126"
 ENFORCING = ("quarantine", "reject")
 
-CHECK = Check(
-    "dmarc",
-    undecided_by=("dmarc_unverified",),
-    asks_domain_dns=True,
-    codes={
-        "dmarc_policy_reject": Code(Status.PASS),
-        "dmarc_policy_quarantine": Code(Status.PASS),
-        "dmarc_policy_none": Code(
-            Status.WARN,
-            "Once the aggregate reports show all your legitimate mail passing aligned "
-            "SPF or DKIM, move to p=quarantine, then p=reject.",
-        ),
-        "dmarc_missing": Code(
-            Status.WARN,
-            "Publish a TXT record at _dmarc.yourdomain, e.g. "
-            '"v=DMARC1; p=none; rua=mailto:dmarc-reports@yourdomain"; read the aggregate '
-            "reports, then move to p=quarantine and p=reject.",
-        ),
-        "dmarc_invalid": Code(
-            Status.FAIL,
-            "Fix the record: it must start with exactly v=DMARC1, then "
-            "p=none|quarantine|reject, with tags separated by semicolons.",
-        ),
-        "dmarc_multiple": Code(
-            Status.FAIL,
-            "Keep exactly one v=DMARC1 TXT record at the _dmarc name: merge the others "
-            "into it and delete them.",
-        ),
-        "dmarc_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
-        "dmarc_pct_partial": Code(
-            Status.WARN,
-            "Raise pct to 100 (or remove it) once reports look clean; receivers "
-            "following RFC 9989 no longer read pct.",
-        ),
-        "dmarc_testing": Code(
-            Status.WARN, "Remove t=y once you are ready for receivers to enforce the policy."
-        ),
-        "dmarc_unknown_tag": Code(
-            Status.WARN,
-            "Remove or correct unknown tags: DMARC tag names are lower-case and case-sensitive.",
-        ),
-        "dmarc_tag_order": Code(Status.WARN, "Put p= right after v=DMARC1, as RFC 7489 requires."),
-        "dmarc_report_scheme": Code(
-            Status.WARN,
-            "Use mailto: report addresses; receivers need not support other schemes.",
-        ),
-        "dmarc_report_authorized": Code(Status.PASS),
-        "dmarc_report_unauthorized": Code(
-            Status.WARN,
-            'Have the report receiver publish TXT "v=DMARC1" at '
-            "yourdomain._report._dmarc.theirdomain (RFC 7489 §7.1), or report to an address "
-            "in your own domain.",
-        ),
-        "dmarc_report_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
-        "dmarc_spf_aligned": Code(Status.PASS),
-        "dmarc_spf_unknown": Code(Status.SKIP),
-        "dmarc_spf_unaligned": Code(
-            Status.WARN,
-            "Sign all mail with DKIM as d=yourdomain so DMARC can pass, or "
-            "authorise this IP in the SPF record of your MAIL FROM domain.",
-        ),
-    },
-)
-ID = CHECK.id
+ID = "dmarc"
+# Each finding code, its usual status, and what leaves it undecided (default: undecided_by).
+FINDINGS = """
+    dmarc_policy_reject        pass
+    dmarc_policy_quarantine    pass
+    dmarc_policy_none          warn
+    dmarc_missing              warn
+    dmarc_invalid              fail
+    dmarc_multiple             fail
+    dmarc_unverified           error
+    dmarc_pct_partial          warn
+    dmarc_testing              warn
+    dmarc_unknown_tag          warn
+    dmarc_tag_order            warn
+    dmarc_report_scheme        warn
+    dmarc_report_authorized    pass
+    dmarc_report_unauthorized  warn
+    dmarc_report_unverified    error
+    dmarc_spf_aligned          pass
+    dmarc_spf_unknown          skip
+    dmarc_spf_unaligned        warn
+    """
+
+REMEDIES = {
+    "dmarc_policy_none": "Once the aggregate reports show all your legitimate mail "
+    "passing aligned SPF or DKIM, move to p=quarantine, then "
+    "p=reject.",
+    "dmarc_missing": 'Publish a TXT record at _dmarc.yourdomain, e.g. "v=DMARC1; p=none; '
+    'rua=mailto:dmarc-reports@yourdomain"; read the aggregate reports, '
+    "then move to p=quarantine and p=reject.",
+    "dmarc_invalid": "Fix the record: it must start with exactly v=DMARC1, then "
+    "p=none|quarantine|reject, with tags separated by semicolons.",
+    "dmarc_multiple": "Keep exactly one v=DMARC1 TXT record at the _dmarc name: merge the "
+    "others into it and delete them.",
+    "dmarc_unverified": "Re-run when DNS answers.",
+    "dmarc_pct_partial": "Raise pct to 100 (or remove it) once reports look clean; "
+    "receivers following RFC 9989 no longer read pct.",
+    "dmarc_testing": "Remove t=y once you are ready for receivers to enforce the policy.",
+    "dmarc_unknown_tag": "Remove or correct unknown tags: DMARC tag names are lower-case "
+    "and case-sensitive.",
+    "dmarc_tag_order": "Put p= right after v=DMARC1, as RFC 7489 requires.",
+    "dmarc_report_scheme": "Use mailto: report addresses; receivers need not support "
+    "other schemes.",
+    "dmarc_report_unauthorized": 'Have the report receiver publish TXT "v=DMARC1" at '
+    "yourdomain._report._dmarc.theirdomain (RFC 7489 §7.1), "
+    "or report to an address in your own domain.",
+    "dmarc_report_unverified": "Re-run when DNS answers.",
+    "dmarc_spf_unaligned": "Sign all mail with DKIM as d=yourdomain so DMARC can pass, or "
+    "authorise this IP in the SPF record of your MAIL FROM domain.",
+}
+
+CHECK = Check(ID, FINDINGS, REMEDIES, undecided_by=("dmarc_unverified",), asks_domain_dns=True)
 # The finding code of each effective policy.
 POLICY_CODES = {
     "none": "dmarc_policy_none",
@@ -119,7 +108,7 @@ def dmarc_name(domain: str) -> str:
     return f"_dmarc.{domain}"
 
 
-async def discover(resolver: Resolver, domain: str, organisational: str | None) -> Discovery:
+async def discover(resolver: Querier, domain: str, organisational: str | None) -> Discovery:
     """RFC 7489 §6.6.3 steps 1-4: the domain's _dmarc name, then the organisational domain's."""
     candidates = [domain] if organisational in (None, domain) else [domain, organisational]
     answers: list[Answer] = []
@@ -276,7 +265,7 @@ def _partial_findings(record: DmarcRecord, policy: str, evidence: list[str]) -> 
     return findings
 
 
-async def _report_findings(resolver: Resolver, at: str, record: DmarcRecord) -> list[Finding]:
+async def _report_findings(resolver: Querier, at: str, record: DmarcRecord) -> list[Finding]:
     """RFC 7489 §7.1: a mailto destination outside the policy's organisational domain must
     authorise the reports with TXT v=DMARC1 at <policy domain>._report._dmarc.<destination>."""
     own = organisational(at)
@@ -289,7 +278,7 @@ def organisational(domain: str) -> str:
     return organisational_domain(domain)
 
 
-async def _authorisation(resolver: Resolver, at: str, host: str) -> Finding:
+async def _authorisation(resolver: Querier, at: str, host: str) -> Finding:
     answer = await resolver.query(f"{at}._report._dmarc.{host}", "TXT")
     evidence = [answer.evidence()]
     if answer.unverified:

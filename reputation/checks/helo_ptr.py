@@ -4,74 +4,56 @@ from __future__ import annotations
 
 from reputation import facts
 from reputation.bounds import more
-from reputation.checks.descriptor import Check, Code
+from reputation.checks.descriptor import Check
 from reputation.context import Context
-from reputation.dns.resolver import Answer, Outcome, Resolver
+from reputation.dns.cache import Querier
+from reputation.dns.resolver import Answer, Outcome
 from reputation.inputs import BadInput, IPAddress, parse_domain, parse_ip
 from reputation.knowledge import reserved_suffix
 from reputation.report import CheckResult, Finding, Status
 
-HELO_UNDECIDED_BY = ("helo_unverified", "ptr_unverified")
+ID = "helo_ptr"
+# Each finding code, its usual status, and what leaves it undecided (default: undecided_by).
+FINDINGS = """
+    ptr_confirmed          pass
+    ptr_missing            fail
+    ptr_not_confirmed      fail
+    ptr_extra_unconfirmed  warn
+    ptr_multiple           warn
+    ptr_unverified         error
+    helo_assumed           skip
+    helo_resolves          pass
+    helo_matches_ptr       pass
+    helo_invalid           fail  undecided by helo_unverified ptr_unverified
+    helo_unresolvable      fail  undecided by helo_unverified ptr_unverified
+    helo_wrong_address     fail  undecided by helo_unverified ptr_unverified
+    helo_ptr_mismatch      warn  undecided by helo_unverified ptr_unverified
+    helo_unverified        error
+    helo_literal           warn
+    """
 
-CHECK = Check(
-    "helo_ptr",
-    undecided_by=("ptr_unverified",),
-    judges_address=True,
-    codes={
-        "ptr_confirmed": Code(Status.PASS),
-        "ptr_missing": Code(
-            Status.FAIL,
-            "Ask whoever owns the address (ISP or hosting provider) to set a PTR for it "
-            "naming your mail host, e.g. mail.yourdomain, and give that name an A/AAAA record "
-            "pointing back to the address.",
-        ),
-        "ptr_not_confirmed": Code(
-            Status.FAIL,
-            "Make the PTR name resolve back to the address: add an A/AAAA record "
-            "for it, or have the PTR changed to a name that does.",
-        ),
-        "ptr_extra_unconfirmed": Code(
-            Status.WARN, "Remove the PTR names that do not resolve back to the address."
-        ),
-        "ptr_multiple": Code(
-            Status.WARN, "Keep a single PTR for a mail server's address; receivers check only one."
-        ),
-        "ptr_unverified": Code(Status.ERROR, "Re-run when reverse DNS answers."),
-        "helo_assumed": Code(Status.SKIP),
-        "helo_resolves": Code(Status.PASS),
-        "helo_matches_ptr": Code(Status.PASS),
-        "helo_invalid": Code(
-            Status.FAIL,
-            "Configure the server to greet with its fully qualified name (e.g. "
-            "mail.yourdomain, the PTR name), never localhost or a bare IP.",
-            HELO_UNDECIDED_BY,
-        ),
-        "helo_unresolvable": Code(
-            Status.FAIL,
-            "Publish an A/AAAA record for the HELO name pointing at the address, "
-            "or greet with the PTR name.",
-            HELO_UNDECIDED_BY,
-        ),
-        "helo_wrong_address": Code(
-            Status.FAIL,
-            "Greet with a name that resolves to this address (the PTR name), or fix "
-            "the HELO name's A/AAAA record.",
-            HELO_UNDECIDED_BY,
-        ),
-        "helo_ptr_mismatch": Code(
-            Status.WARN,
-            "Greet with exactly the PTR name, so HELO, PTR and forward DNS agree.",
-            HELO_UNDECIDED_BY,
-        ),
-        "helo_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
-        "helo_literal": Code(
-            Status.WARN,
-            "Greet with the server's fully qualified name (the PTR name) instead of an "
-            "address literal.",
-        ),
-    },
-)
-ID = CHECK.id
+REMEDIES = {
+    "ptr_missing": "Ask whoever owns the address (ISP or hosting provider) to set a PTR "
+    "for it naming your mail host, e.g. mail.yourdomain, and give that "
+    "name an A/AAAA record pointing back to the address.",
+    "ptr_not_confirmed": "Make the PTR name resolve back to the address: add an A/AAAA "
+    "record for it, or have the PTR changed to a name that does.",
+    "ptr_extra_unconfirmed": "Remove the PTR names that do not resolve back to the address.",
+    "ptr_multiple": "Keep a single PTR for a mail server's address; receivers check only one.",
+    "ptr_unverified": "Re-run when reverse DNS answers.",
+    "helo_invalid": "Configure the server to greet with its fully qualified name (e.g. "
+    "mail.yourdomain, the PTR name), never localhost or a bare IP.",
+    "helo_unresolvable": "Publish an A/AAAA record for the HELO name pointing at the "
+    "address, or greet with the PTR name.",
+    "helo_wrong_address": "Greet with a name that resolves to this address (the PTR "
+    "name), or fix the HELO name's A/AAAA record.",
+    "helo_ptr_mismatch": "Greet with exactly the PTR name, so HELO, PTR and forward DNS agree.",
+    "helo_unverified": "Re-run when DNS answers.",
+    "helo_literal": "Greet with the server's fully qualified name (the PTR name) instead "
+    "of an address literal.",
+}
+
+CHECK = Check(ID, FINDINGS, REMEDIES, undecided_by=("ptr_unverified",), judges_address=True)
 
 
 async def run(ctx: Context) -> CheckResult:
@@ -152,7 +134,7 @@ def _ptr_findings(
 
 
 async def helo_findings(
-    resolver: Resolver, ip: IPAddress, helo: str, ptr_names: list[str]
+    resolver: Querier, ip: IPAddress, helo: str, ptr_names: list[str]
 ) -> list[Finding]:
     problem = helo_syntax_problem(helo, ip)
     if problem is not None:

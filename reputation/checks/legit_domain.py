@@ -6,54 +6,44 @@ import asyncio
 from datetime import UTC, datetime
 
 from reputation import rdap
-from reputation.checks.descriptor import Check, Code
+from reputation.checks.descriptor import Check
 from reputation.context import Context, psl
 from reputation.dns.resolver import Answer, Outcome, display_name
 from reputation.knowledge import reserved_suffix
-from reputation.report import CheckResult, Finding, Status, problem_summary
+from reputation.report import CheckResult, Finding, problem_summary
 
 NEW_DOMAIN_DAYS = 30
 
-REGISTRATION_UNDECIDED_BY = ("rdap_skipped", "domain_unverified")
 
-CHECK = Check(
-    "legit_domain",
-    undecided_by=("domain_unverified",),
-    codes={
-        "domain_ok": Code(Status.PASS),
-        "domain_registered": Code(Status.PASS),
-        "rdap_skipped": Code(Status.SKIP),
-        "domain_reserved": Code(
-            Status.FAIL, "Send from a registered domain you control; reserved names never exist."
-        ),
-        "domain_public_suffix": Code(
-            Status.FAIL, "Send from a domain registered under the suffix, not the suffix itself."
-        ),
-        "domain_nxdomain": Code(
-            Status.FAIL, "Register the domain (or fix the spelling) and publish its DNS."
-        ),
-        "domain_not_delegated": Code(
-            Status.FAIL, "Delegate the domain: set its nameservers at the registrar."
-        ),
-        "domain_unverified": Code(
-            Status.ERROR,
-            "Re-run when DNS answers; check that your resolver can reach the domain's nameservers.",
-        ),
-        "domain_new": Code(
-            Status.WARN,
-            "New domains have no reputation: warm up slowly, low volume to engaged recipients "
-            "first.",
-            REGISTRATION_UNDECIDED_BY,
-        ),
-        "domain_on_hold": Code(
-            Status.FAIL,
-            "A hold status takes the domain out of the DNS: contact your registrar.",
-            REGISTRATION_UNDECIDED_BY,
-        ),
-    },
-)
+ID = "legit_domain"
+# Each finding code, its usual status, and what leaves it undecided (default: undecided_by).
+FINDINGS = """
+    domain_ok             pass
+    domain_registered     pass
+    rdap_skipped          skip
+    domain_reserved       fail
+    domain_public_suffix  fail
+    domain_nxdomain       fail
+    domain_not_delegated  fail
+    domain_unverified     error
+    domain_new            warn  undecided by rdap_skipped domain_unverified
+    domain_on_hold        fail  undecided by rdap_skipped domain_unverified
+    """
 
-ID = CHECK.id
+REMEDIES = {
+    "domain_reserved": "Send from a registered domain you control; reserved names never exist.",
+    "domain_public_suffix": "Send from a domain registered under the suffix, not the "
+    "suffix itself.",
+    "domain_nxdomain": "Register the domain (or fix the spelling) and publish its DNS.",
+    "domain_not_delegated": "Delegate the domain: set its nameservers at the registrar.",
+    "domain_unverified": "Re-run when DNS answers; check that your resolver can reach the "
+    "domain's nameservers.",
+    "domain_new": "New domains have no reputation: warm up slowly, low volume to engaged "
+    "recipients first.",
+    "domain_on_hold": "A hold status takes the domain out of the DNS: contact your registrar.",
+}
+
+CHECK = Check(ID, FINDINGS, REMEDIES, undecided_by=("domain_unverified",))
 
 
 async def run(ctx: Context) -> CheckResult:

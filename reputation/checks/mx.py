@@ -6,58 +6,47 @@ import asyncio
 import dataclasses
 
 from reputation import facts
-from reputation.checks.descriptor import Check, Code
+from reputation.checks.descriptor import Check
 from reputation.context import Context
 from reputation.dns.resolver import Answer, Outcome, display_name
 from reputation.inputs import BadInput, parse_ip
 from reputation.knowledge import special_range
 from reputation.report import CheckResult, Finding, Status
 
-CHECK = Check(
-    "mx",
-    undecided_by=("mx_unverified",),
-    asks_domain_dns=True,
-    codes={
-        "mx_present": Code(Status.PASS),
-        "mx_host_ok": Code(Status.PASS),
-        "mx_none": Code(
-            Status.FAIL,
-            "Publish an MX record naming a mail host that accepts mail for the domain, so "
-            "bounces and replies can come back (receivers answer '505 Your domain has not "
-            "DNS/MX entries').",
-        ),
-        "mx_null": Code(
-            Status.FAIL,
-            "Remove the null MX (RFC 7505) if the domain sends mail: receivers refuse senders "
-            "whose domain declares it accepts none.",
-        ),
-        "mx_implicit": Code(
-            Status.WARN,
-            "Publish an explicit MX record; relying on the A/AAAA fallback looks like a "
-            "misconfiguration.",
-        ),
-        "mx_cname": Code(
-            Status.WARN,
-            "Point the MX at the host's canonical name, not at a CNAME (RFC 2181 §10.3).",
-        ),
-        "mx_ip_literal": Code(
-            Status.WARN,
-            "An MX must name a host, not an IP address (RFC 7505 §3, RFC 5321 §5.1): "
-            "give the host a name with an A/AAAA record.",
-        ),
-        "mx_null_mixed": Code(
-            Status.WARN,
-            "Either remove the null MX (the domain receives mail) or every other MX "
-            "(it receives none).",
-        ),
-        "mx_unresolvable": Code(
-            Status.WARN,
-            "Give every MX host an A/AAAA record with a public address, or remove the MX.",
-        ),
-        "mx_unverified": Code(Status.ERROR, "Re-run when DNS answers."),
-    },
-)
-ID = CHECK.id
+ID = "mx"
+# Each finding code, its usual status, and what leaves it undecided (default: undecided_by).
+FINDINGS = """
+    mx_present       pass
+    mx_host_ok       pass
+    mx_none          fail
+    mx_null          fail
+    mx_implicit      warn
+    mx_cname         warn
+    mx_ip_literal    warn
+    mx_null_mixed    warn
+    mx_unresolvable  warn
+    mx_unverified    error
+    """
+
+REMEDIES = {
+    "mx_none": "Publish an MX record naming a mail host that accepts mail for the domain, "
+    "so bounces and replies can come back (receivers answer '505 Your domain "
+    "has not DNS/MX entries').",
+    "mx_null": "Remove the null MX (RFC 7505) if the domain sends mail: receivers refuse "
+    "senders whose domain declares it accepts none.",
+    "mx_implicit": "Publish an explicit MX record; relying on the A/AAAA fallback looks "
+    "like a misconfiguration.",
+    "mx_cname": "Point the MX at the host's canonical name, not at a CNAME (RFC 2181 §10.3).",
+    "mx_ip_literal": "An MX must name a host, not an IP address (RFC 7505 §3, RFC 5321 "
+    "§5.1): give the host a name with an A/AAAA record.",
+    "mx_null_mixed": "Either remove the null MX (the domain receives mail) or every other "
+    "MX (it receives none).",
+    "mx_unresolvable": "Give every MX host an A/AAAA record with a public address, or "
+    "remove the MX.",
+    "mx_unverified": "Re-run when DNS answers.",
+}
+
+CHECK = Check(ID, FINDINGS, REMEDIES, undecided_by=("mx_unverified",), asks_domain_dns=True)
 
 
 async def run(ctx: Context) -> CheckResult:

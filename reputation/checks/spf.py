@@ -3,54 +3,52 @@
 from __future__ import annotations
 
 from reputation import facts
-from reputation.checks.descriptor import Check, Code
+from reputation.checks.descriptor import Check
 from reputation.context import Context
 from reputation.inputs import IPAddress
 from reputation.protocols import spf
 from reputation.protocols.spf import SpfCode, SpfResult
-from reputation.report import CheckResult, Status
+from reputation.report import CheckResult
+
+ID = "spf"
+# Each finding code, its usual status, and what leaves it undecided (default: undecided_by).
+FINDINGS = """
+    spf_pass       pass
+    spf_fail       fail
+    spf_softfail   warn
+    spf_neutral    warn
+    spf_none       warn
+    spf_permerror  fail
+    spf_temperror  error
+    """
+
+REMEDIES = {
+    "spf_fail": "Authorise the sending address in the domain's SPF record: add ip4:/ip6: "
+    "for it, or include: the SPF record of the service that sends for you, "
+    "before the -all.",
+    "spf_softfail": "Authorise the sending address in the domain's SPF record (ip4:/ip6: "
+    "or the sending service's include:); ~all only softens the rejection "
+    "into the spam folder.",
+    "spf_neutral": "Authorise the sending address in the domain's SPF record (ip4:/ip6: "
+    "or include:) and end it with -all or ~all; a neutral result counts as "
+    "no authorisation.",
+    "spf_none": 'Publish an SPF record as a TXT record at the domain, e.g. "v=spf1 '
+    'ip4:<your address> -all"; Gmail and Yahoo require SPF or DKIM from every '
+    "sender.",
+    "spf_permerror": "Fix the SPF record: receivers treat a broken record as a failure or "
+    "ignore it.",
+    "spf_temperror": "Re-run when DNS answers; if it persists, fix the nameservers of the "
+    "domains in the SPF decision path.",
+}
 
 CHECK = Check(
-    "spf",
+    ID,
+    FINDINGS,
+    REMEDIES,
     undecided_by=("spf_temperror",),
     judges_address=True,
     asks_domain_dns=True,
-    codes={
-        "spf_pass": Code(Status.PASS),
-        "spf_fail": Code(
-            Status.FAIL,
-            "Authorise the sending address in the domain's SPF record: add ip4:/ip6: for it, "
-            "or include: the SPF record of the service that sends for you, before the -all.",
-        ),
-        "spf_softfail": Code(
-            Status.WARN,
-            "Authorise the sending address in the domain's SPF record (ip4:/ip6: or the "
-            "sending service's include:); ~all only softens the rejection into the spam folder.",
-        ),
-        "spf_neutral": Code(
-            Status.WARN,
-            "Authorise the sending address in the domain's SPF record (ip4:/ip6: or "
-            "include:) and end it with -all or ~all; a neutral result counts as no "
-            "authorisation.",
-        ),
-        "spf_none": Code(
-            Status.WARN,
-            "Publish an SPF record as a TXT record at the domain, e.g. "
-            '"v=spf1 ip4:<your address> -all"; Gmail and Yahoo require SPF or DKIM from every '
-            "sender.",
-        ),
-        "spf_permerror": Code(
-            Status.FAIL,
-            "Fix the SPF record: receivers treat a broken record as a failure or ignore it.",
-        ),
-        "spf_temperror": Code(
-            Status.ERROR,
-            "Re-run when DNS answers; if it persists, fix the nameservers of the "
-            "domains in the SPF decision path.",
-        ),
-    },
 )
-ID = CHECK.id
 # The finding code of each SPF result.
 CODES = {
     SpfCode.PASS: "spf_pass",

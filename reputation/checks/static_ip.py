@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from reputation import facts
-from reputation.checks.descriptor import Check, Code
+from reputation.checks.descriptor import Check
 from reputation.context import Context, organisational_domain
 from reputation.inputs import IPAddress
 from reputation.knowledge import dynamic_ptr_tokens, special_range
@@ -18,46 +18,37 @@ from reputation.report import (
     problem_summary,
 )
 
-CHECK = Check(
-    "static_ip",
-    reads_listings=True,
-    codes={
-        "ip_global": Code(Status.PASS),
-        "ip_not_global": Code(
-            Status.FAIL,
-            "Send from a public, globally routable address; private and reserved ranges "
-            "can never reach another network's MX.",
-        ),
-        "ptr_named": Code(Status.PASS),
-        "ptr_absent": Code(Status.SKIP),
-        "ptr_dynamic": Code(
-            Status.FAIL,
-            "Send from a static address with a PTR naming your own mail host (e.g. "
-            "mail.yourdomain), or relay through your provider's smarthost.",
-            ("ptr_unverified",),
-        ),
-        "ptr_generic": Code(
-            Status.WARN,
-            "Ask your ISP or host to set a PTR naming your mail host (e.g. mail.yourdomain) "
-            "instead of the provider's generic name.",
-            ("ptr_unverified",),
-        ),
-        "ptr_unverified": Code(Status.ERROR, "Re-run when reverse DNS answers."),
-        "ip_policy_listed": Code(
-            Status.FAIL,
-            "The range is listed as end-user/dynamic space: use a static server address; "
-            "request removal from the policy list only if this address really is a static "
-            "mail server.",
-            ("policy_unverified", "policy_not_checked"),
-        ),
-        "policy_unverified": Code(
-            Status.ERROR,
-            "Query the policy lists through your own recursive resolver (see blocklists).",
-        ),
-        "policy_not_checked": Code(Status.SKIP),
-    },
-)
-ID = CHECK.id
+ID = "static_ip"
+# Each finding code, its usual status, and what leaves it undecided (default: undecided_by).
+FINDINGS = """
+    ip_global           pass
+    ip_not_global       fail
+    ptr_named           pass
+    ptr_absent          skip
+    ptr_dynamic         fail  undecided by ptr_unverified
+    ptr_generic         warn  undecided by ptr_unverified
+    ptr_unverified      error
+    ip_policy_listed    fail  undecided by policy_unverified policy_not_checked
+    policy_unverified   error
+    policy_not_checked  skip
+    """
+
+REMEDIES = {
+    "ip_not_global": "Send from a public, globally routable address; private and reserved "
+    "ranges can never reach another network's MX.",
+    "ptr_dynamic": "Send from a static address with a PTR naming your own mail host (e.g. "
+    "mail.yourdomain), or relay through your provider's smarthost.",
+    "ptr_generic": "Ask your ISP or host to set a PTR naming your mail host (e.g. "
+    "mail.yourdomain) instead of the provider's generic name.",
+    "ptr_unverified": "Re-run when reverse DNS answers.",
+    "ip_policy_listed": "The range is listed as end-user/dynamic space: use a static "
+    "server address; request removal from the policy list only if "
+    "this address really is a static mail server.",
+    "policy_unverified": "Query the policy lists through your own recursive resolver (see "
+    "blocklists).",
+}
+
+CHECK = Check(ID, FINDINGS, REMEDIES, reads_listings=True)
 
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 

@@ -1,338 +1,47 @@
 """Provider verdicts: which mailbox providers would refuse this sender, and what they would say.
 
-The knowledge is data (data/providers.toml): each rule names the findings or listings that
-trigger it, the outcome and the reply the provider documents. This module only evaluates the
-rules against a finished report, in three-valued logic: a rule whose evidence could not be
-gathered is "unknown", never "does not apply".
+The knowledge is data (data/providers.toml), read by rules.py; prediction.py evaluates the rules
+against a finished report.
 """
 
-from __future__ import annotations
-
-import ipaddress
-import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
-from functools import cache
-from pathlib import Path
-from typing import Any
-
-from reputation.checks import DESCRIPTIONS
-from reputation.knowledge import load_data
-from reputation.report import (
-    ListingStatus,
-    ProviderReason,
-    ProviderVerdict,
-    Report,
-    Status,
+from reputation.providers.prediction import (
+    SUGGESTIVE,
+    UNDECIDED_BY,
+    Truth,
+    condition_truth,
+    evaluate,
+)
+from reputation.providers.rules import (
+    CONFIDENCES,
+    FINDING_CHECKS,
+    OUTCOMES,
+    SCOPES,
+    Condition,
+    Provider,
+    ProviderDataError,
+    Rule,
+    condition_text,
+    load_providers,
+    parse_condition,
+    select,
 )
 
-# The finding codes a rule may name, and the check that declares each (checks/descriptor.py).
-FINDING_CHECKS: dict[str, str] = {code: check.id for check in DESCRIPTIONS for code in check.codes}
-# The findings that leave a finding code undecided: the lookup that would have produced it
-# failed or was skipped. A finding not listed is undecided only when its whole check is.
-UNDECIDED_BY: dict[str, frozenset[str]] = {
-    code: check.undecided(code) for check in DESCRIPTIONS for code in check.codes
-}
-SYNTHETIC = {"ipv6"}
-# Findings that only suggest what they name: (the finding that confirms it, why not decided).
-SUGGESTIVE: dict[str, tuple[str, str]] = {
-    code: (entry.confirmed_by, entry.why)
-    for check in DESCRIPTIONS
-    for code, entry in check.codes.items()
-    if entry.confirmed_by
-}
-OUTCOMES = ("reject", "defer", "junk")
-SCOPES = ("all", "bulk")
-CONFIDENCES = ("documented", "widely_reported")
-
-
-class ProviderDataError(ValueError):
-    """The provider data file is broken; the message names the file and the problem."""
-
-
-class Truth(Enum):
-    TRUE = "true"
-    FALSE = "false"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Condition:
-    kind: str  # "finding" or "listed"
-    name: str  # finding code, or blocklist zone
-    codes: tuple[tuple[int, int], ...] = ()  # listed: return-code ranges; empty = any blocking code
-
-    @property
-    def check(self) -> str:
-        if self.kind == "listed":
-            return f"blocklist:{self.name}"
-        return "target" if self.name in SYNTHETIC else FINDING_CHECKS[self.name]
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    when: tuple[Condition, ...]
-    outcome: str
-    scope: str
-    reply: str
-    postmaster_url: str
-    source: str
-    confidence: str
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Provider:
-    id: str
-    name: str
-    domains: tuple[str, ...]
-    postmaster_url: str
-    sources: tuple[str, ...]
-    uses_blocklists: tuple[str, ...]
-    rules: tuple[Rule, ...]
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "domains": list(self.domains),
-            "postmaster_url": self.postmaster_url,
-            "sources": list(self.sources),
-            "uses_blocklists": list(self.uses_blocklists),
-            "note": self.note,
-            "rules": [
-                {
-                    "id": r.id,
-                    "when": [condition_text(c) for c in r.when],
-                    "outcome": r.outcome,
-                    "scope": r.scope,
-                    "reply": r.reply,
-                    "postmaster_url": r.postmaster_url,
-                    "source": r.source,
-                    "confidence": r.confidence,
-                    "note": r.note,
-                }
-                for r in self.rules
-            ],
-        }
-
-
-def load_providers(path: Path | None = None) -> list[Provider]:
-    if path is None:
-        return list(_packaged_providers())
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ProviderDataError(f"{path}: {exc}") from None
-    return _parse_all(data, str(path))
-
-
-@cache
-def _packaged_providers() -> tuple[Provider, ...]:
-    return tuple(_parse_all(load_data("providers.toml"), "providers.toml"))
-
-
-def _parse_all(data: dict[str, Any], origin: str) -> list[Provider]:
-    try:
-        providers = [_parse_provider(entry) for entry in data["provider"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProviderDataError(f"{origin}: {exc}") from None
-    ids = [p.id for p in providers]
-    if len(ids) != len(set(ids)):
-        raise ProviderDataError(f"{origin}: duplicate provider ids")
-    return providers
-
-
-def _parse_provider(entry: dict[str, Any]) -> Provider:
-    pid = entry["id"]
-    rules = tuple(_parse_rule(pid, r) for r in entry.get("rule", []))
-    return Provider(
-        id=pid,
-        name=entry["name"],
-        domains=tuple(entry.get("domains", [])),
-        postmaster_url=entry.get("postmaster_url", ""),
-        sources=tuple(entry.get("sources", [])),
-        uses_blocklists=tuple(entry.get("uses_blocklists", [])),
-        rules=rules,
-        note=entry.get("note", ""),
-    )
-
-
-def _parse_rule(provider_id: str, entry: dict[str, Any]) -> Rule:
-    where = f"provider {provider_id!r} rule {entry.get('id')!r}"
-    for key, allowed in (("outcome", OUTCOMES), ("scope", SCOPES), ("confidence", CONFIDENCES)):
-        if entry.get(key) not in allowed:
-            raise ValueError(
-                f"{where}: {key} {entry.get(key)!r} is not one of {', '.join(allowed)}"
-            )
-    if not str(entry.get("source", "")).startswith(("https://", "http://")):
-        raise ValueError(f"{where}: needs a source URL")
-    if not entry.get("when"):
-        raise ValueError(f"{where}: 'when' is empty")
-    return Rule(
-        id=entry["id"],
-        when=tuple(parse_condition(text, where) for text in entry["when"]),
-        outcome=entry["outcome"],
-        scope=entry["scope"],
-        reply=entry.get("reply", ""),
-        postmaster_url=entry.get("postmaster_url", ""),
-        source=entry["source"],
-        confidence=entry["confidence"],
-        note=entry.get("note", ""),
-    )
-
-
-def parse_condition(text: str, where: str = "") -> Condition:
-    kind, _, rest = text.partition(":")
-    if kind == "finding" and (rest in FINDING_CHECKS or rest in SYNTHETIC):
-        return Condition("finding", rest)
-    if kind == "listed" and rest:
-        zone, _, codes = rest.partition("=")
-        return Condition(
-            "listed", zone.lower(), tuple(_code_range(c, where) for c in codes.split("|") if c)
-        )
-    raise ValueError(f"{where}: unknown condition {text!r}")
-
-
-def _code_range(text: str, where: str) -> tuple[int, int]:
-    first, _, last = text.partition("-")
-    try:
-        low = int(ipaddress.IPv4Address(first))
-        high = int(ipaddress.IPv4Address(last)) if last else low
-    except ValueError:
-        raise ValueError(f"{where}: bad return code {text!r}") from None
-    return low, high
-
-
-def condition_text(condition: Condition) -> str:
-    if condition.kind == "finding":
-        return f"finding:{condition.name}"
-    codes = "|".join(
-        str(ipaddress.IPv4Address(lo))
-        if lo == hi
-        else f"{ipaddress.IPv4Address(lo)}-{ipaddress.IPv4Address(hi)}"
-        for lo, hi in condition.codes
-    )
-    return f"listed:{condition.name}" + (f"={codes}" if codes else "")
-
-
-def select(providers: Sequence[Provider], wanted: Sequence[str]) -> list[Provider]:
-    """Providers by id, in the order asked; ValueError naming an unknown id."""
-    by_id = {p.id: p for p in providers}
-    unknown = [w for w in wanted if w not in by_id]
-    if unknown:
-        raise ValueError(f"unknown provider {', '.join(unknown)}; known: {', '.join(by_id)}")
-    return [by_id[w] for w in wanted]
-
-
-def evaluate(
-    providers: Sequence[Provider], report: Report, bulk: bool = False
-) -> list[ProviderVerdict]:
-    static_ip = report.check("static_ip")
-    if static_ip is not None and static_ip.has("ip_not_global"):
-        why = f"{report.target.ip} is not a public address: mail from it cannot reach any provider"
-        return [ProviderVerdict(p.id, p.name, "unknown", [], [why]) for p in providers]
-    return [_verdict(p, report, bulk) for p in providers]
-
-
-def _verdict(provider: Provider, report: Report, bulk: bool) -> ProviderVerdict:
-    fired: list[Rule] = []
-    unknown: list[str] = []
-    for rule in provider.rules:
-        if rule.scope == "bulk" and not bulk:
-            continue
-        truth, why = _rule_truth(rule, report)
-        if truth is Truth.TRUE:
-            fired.append(rule)
-        elif truth is Truth.UNKNOWN and why not in unknown:
-            unknown.append(why)
-    fired.sort(key=lambda r: OUTCOMES.index(r.outcome))
-    # Two rules that predict the same reply (e.g. a PBL listing seen as a listing and as a
-    # dynamic-address finding) are one reason for the user.
-    fired = list({(r.outcome, r.reply or r.id): r for r in reversed(fired)}.values())[::-1]
-    reasons = [_reason(r) for r in fired]
-    if fired:
-        return ProviderVerdict(provider.id, provider.name, fired[0].outcome, reasons)
-    if unknown:
-        return ProviderVerdict(provider.id, provider.name, "unknown", [], unknown)
-    return ProviderVerdict(provider.id, provider.name, "accept")
-
-
-def _reason(rule: Rule) -> ProviderReason:
-    return ProviderReason(
-        rule=rule.id,
-        check="+".join(dict.fromkeys(c.check for c in rule.when)),
-        outcome=rule.outcome,
-        expected_reply=rule.reply,
-        postmaster_url=rule.postmaster_url,
-        source=rule.source,
-        confidence=rule.confidence,
-    )
-
-
-def _rule_truth(rule: Rule, report: Report) -> tuple[Truth, str]:
-    why = ""
-    verdict = Truth.TRUE
-    for condition in rule.when:
-        truth, reason = condition_truth(condition, report)
-        if truth is Truth.FALSE:
-            return Truth.FALSE, ""
-        if truth is Truth.UNKNOWN:
-            verdict, why = Truth.UNKNOWN, why or reason
-    return verdict, why
-
-
-def condition_truth(condition: Condition, report: Report) -> tuple[Truth, str]:
-    if condition.kind == "listed":
-        return _listing_truth(condition, report)
-    if condition.name == "ipv6":
-        return (Truth.TRUE if ":" in report.target.ip else Truth.FALSE), ""
-    check = report.check(FINDING_CHECKS[condition.name])
-    if check is None:
-        return Truth.UNKNOWN, f"{FINDING_CHECKS[condition.name]} was not run"
-    if check.has(condition.name):
-        confirming = SUGGESTIVE.get(condition.name)
-        if confirming is not None and not check.has(confirming[0]):
-            return Truth.UNKNOWN, f"{check.id}: {confirming[1]}"
-        return Truth.TRUE, ""
-    if check.status is Status.SKIP or check.has("check_incomplete"):
-        return Truth.UNKNOWN, f"{check.id}: {check.summary}"
-    blocker = next((c for c in sorted(UNDECIDED_BY[condition.name]) if check.has(c)), None)
-    if blocker is not None:
-        return Truth.UNKNOWN, f"{check.id} could not decide {condition.name} ({blocker})"
-    return Truth.FALSE, ""
-
-
-def _listing_truth(condition: Condition, report: Report) -> tuple[Truth, str]:
-    results = [b for b in report.blocklists if b.zone == condition.name]
-    if not results:
-        return Truth.UNKNOWN, f"{condition.name} was not queried"
-    for result in results:
-        if result.status is ListingStatus.LISTED and _codes_match(
-            condition, result.codes, result.severity
-        ):
-            return Truth.TRUE, ""
-    troubled = [
-        r
-        for r in results
-        if r.status in (ListingStatus.REFUSED, ListingStatus.ERROR, ListingStatus.SKIPPED)
-    ]
-    if troubled:
-        return Truth.UNKNOWN, f"{condition.name} could not be read ({troubled[0].status})"
-    return Truth.FALSE, ""
-
-
-def _codes_match(condition: Condition, codes: list[str], severity: str) -> bool:
-    if not condition.codes:
-        return severity == "block"
-    for code in codes:
-        try:
-            value = int(ipaddress.IPv4Address(code))
-        except ValueError:
-            continue
-        if any(lo <= value <= hi for lo, hi in condition.codes):
-            return True
-    return False
+__all__ = [
+    "CONFIDENCES",
+    "FINDING_CHECKS",
+    "OUTCOMES",
+    "SCOPES",
+    "SUGGESTIVE",
+    "UNDECIDED_BY",
+    "Condition",
+    "Provider",
+    "ProviderDataError",
+    "Rule",
+    "Truth",
+    "condition_text",
+    "condition_truth",
+    "evaluate",
+    "load_providers",
+    "parse_condition",
+    "select",
+]

@@ -186,13 +186,20 @@ def assemble(
     return dataclasses.replace(report, remedies=remedies.ordered(report))
 
 
-def target_of(domain: Domain, ip: IPAddress, helo: str | None, assumed: str | None) -> Target:
+def target_of(
+    domain: Domain,
+    ip: IPAddress,
+    helo: str | None,
+    assumed: str | None,
+    from_domain: Domain | None = None,
+) -> Target:
     return Target(
         domain=domain.unicode,
         domain_ascii=domain.ascii,
         ip=str(ip),
         helo=helo if helo is not None else assumed,
         helo_assumed=helo is None and assumed is not None,
+        from_domain=(from_domain or domain).unicode,
     )
 
 
@@ -261,10 +268,11 @@ async def run_checks(ctx: Context, modules: Sequence[ModuleType]) -> list[CheckR
 
 
 async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckResult:
-    reserved = reserved_suffix(ctx.domain.ascii)
+    subject = ctx.author if module.CHECK.judges_from_domain else ctx.domain
+    reserved = reserved_suffix(subject.ascii)
     if reserved is not None and module.ID in DOMAIN_DNS_CHECKS:
         # No DNS traffic about a name that cannot exist; legit_domain reports why.
-        message = f"not checked: {ctx.domain.ascii} is {reserved.why}"
+        message = f"not checked: {subject.ascii} is {reserved.why}"
         return CheckResult(
             module.ID, Status.SKIP, message, [Finding(Status.SKIP, message, [], "reserved_name")]
         )

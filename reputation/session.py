@@ -116,8 +116,11 @@ class Session:
         checks: Sequence[str] | None = None,
         *,
         dkim_selectors: Sequence[str] = (),
+        from_domain: str | None = None,
     ) -> Report:
         """Check one sender. `checks`: check ids (and "blocklists") to run; None = all.
+        `from_domain`: the From domain when it is not `domain` (then the envelope domain, which
+        SPF judges); DMARC, DKIM and the provider rules about them judge it.
 
         The checks not run are in the report as `skip`, "not requested"; provider rules that
         depend on them are `unknown`. Raises BadInput naming a value that cannot be used.
@@ -125,13 +128,14 @@ class Session:
         if self._closed:
             raise RuntimeError("the session is closed")
         target_domain, target_ip, helo = parse_domain(domain), parse_ip(ip), parse_helo(helo)
+        author = parse_domain(from_domain) if from_domain is not None else None
         requested = engine.requested_checks(checks)
         selectors = parse_options({"dkim_selectors": dkim_selectors})["dkim_selectors"]
         options = dataclasses.replace(self.options, dkim_selectors=selectors)
         started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         clock = time.monotonic()
         run = self.cache.for_run()
-        ctx = Context(target_domain, target_ip, helo, run, options)
+        ctx = Context(target_domain, target_ip, helo, run, options, from_domain=author)
         sanity = self._sanity_for(target_domain.ascii.rsplit(".", 1)[-1])
         try:
             gathered = await engine.gather(ctx, requested, self.lists, self.breaker)
@@ -140,7 +144,7 @@ class Session:
             await run.aclose()
         gathered = dataclasses.replace(gathered, checks=checks)
         return engine.assemble(
-            engine.target_of(target_domain, target_ip, helo, gathered.assumed_helo),
+            engine.target_of(target_domain, target_ip, helo, gathered.assumed_helo, author),
             gathered,
             self.providers,
             bulk=self.options.bulk,
@@ -168,6 +172,7 @@ async def check_async(
     rdap_url: str = DEFAULT_RDAP_URL,
     rdap_transport: httpx.AsyncBaseTransport | None = None,
     dkim_selectors: Sequence[str] = (),
+    from_domain: str | None = None,
     providers: Sequence[str] = (),
     bulk: bool = False,
     blocklists_file: Path | None = None,
@@ -194,7 +199,9 @@ async def check_async(
         env=env,
         resolver=resolver,
     ) as session:
-        return await session.check(domain, ip, helo, checks, dkim_selectors=dkim_selectors)
+        return await session.check(
+            domain, ip, helo, checks, dkim_selectors=dkim_selectors, from_domain=from_domain
+        )
 
 
 def _synchronous(coroutine: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:

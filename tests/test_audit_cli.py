@@ -278,3 +278,20 @@ def test_targets_from_standard_input(tmp_path: Path) -> None:
     assert [json.loads(line)["target"]["ip"] for line in done.stdout.splitlines()] in (
         ["81.2.69.1", "81.2.69.2"], ["81.2.69.2", "81.2.69.1"],
     )  # fmt: skip
+
+
+def test_jsonl_lines_are_the_reports_check_prints(tmp_path: Path) -> None:
+    fleet = targets_file(tmp_path, f"{AUDITED} 81.2.69.5\n")
+    world = LabWorld.from_text(lists_world(["spamhaus-zen", "spamcop"]))
+    world.add("5.69.2.81.bl.spamcop.net", "A", "127.0.0.2")
+    with LabDNSServer(world) as server:
+        common = ["--only", "blocklists", "--lists", SMALL_LISTS, "--nameserver", server.address,
+                  "--no-rdap", "--timeout", "5"]  # fmt: skip
+        line = audit_cli("audit", fleet, *common, "--db", f"sqlite:///{tmp_path / 'h.db'}",
+                         "--format", "jsonl").stdout  # fmt: skip
+        printed = audit_cli("check", AUDITED, "81.2.69.5", *common, "--format", "json").stdout
+    ours, theirs = json.loads(line), json.loads(printed)
+    for report in (ours, theirs):
+        del report["started_at"], report["duration_ms"]
+    assert ours == theirs and ours["verdict"] == "fail"
+    assert len(line.splitlines()) == 1

@@ -237,7 +237,9 @@ class Store:
 
     # --- results -----------------------------------------------------------------------------
 
-    def add_result(self, run_id: int, key: str, tags: tuple[str, ...], report: dict) -> None:
+    def add_result(
+        self, run_id: int, key: str, tags: tuple[str, ...], report: dict, text: str = ""
+    ) -> None:
         """Buffered; written by flush() (the runner flushes often, and on every stop)."""
         target = report["target"]
         self._pending.append(
@@ -250,7 +252,7 @@ class Store:
                 "tags": " ".join(tags),
                 "verdict": report["verdict"],
                 "checked_at": now(),
-                "report": json.dumps(report, ensure_ascii=False),
+                "report": text or json.dumps(report, ensure_ascii=False),
             }
         )
 

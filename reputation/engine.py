@@ -14,9 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from reputation import blocklists, providers, remedies
 from reputation.bounds import bounded_check
@@ -44,6 +42,9 @@ from reputation.report import (
     Status,
     Target,
 )
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the RDAP lookup only
 
 # Independent lookups run concurrently, and a dependent one (PTR, then its name's address)
 # only follows an answer; this deadline is the backstop that keeps a whole check within

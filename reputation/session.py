@@ -18,9 +18,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from reputation import engine
 from reputation.blocklists import Catalog
@@ -30,6 +28,9 @@ from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
 from reputation.inputs import parse_domain, parse_helo, parse_ip, parse_options
 from reputation.report import Report
 from reputation.sanity import Sanity, distrusted, probe
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the RDAP lookup only
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import dns.exception
 import dns.name
 
+from reputation import compiled
 from reputation.blocklists.catalog import (
     ERROR_KINDS,
     LOOPBACK,
@@ -56,10 +57,16 @@ def load_catalog(path: Path | None = None) -> Catalog:
 
 @functools.cache
 def _default_catalog() -> Catalog:
+    """The packaged catalog, kept parsed in the user's cache between runs."""
     packaged = resources.files("reputation") / "blocklists.toml"
-    if packaged.is_file():
-        return parse_catalog(packaged.read_bytes(), str(packaged))
-    return load_catalog(Path(__file__).resolve().parents[2] / "blocklists.toml")
+    if not packaged.is_file():  # a source checkout: the catalog beside the package
+        packaged = Path(__file__).resolve().parents[2] / "blocklists.toml"  # type: ignore[assignment]
+    code = [Path(__file__), Path(__file__).with_name("catalog.py")]
+    return compiled.cached(
+        "catalog",
+        [Path(str(packaged)), *code],
+        lambda: parse_catalog(packaged.read_bytes(), str(packaged)),
+    )
 
 
 def parse_catalog(data: bytes, origin: str) -> Catalog:

@@ -44,6 +44,8 @@ class Context:
     helo: str | None
     resolver: Querier
     options: Options
+    # The From (RFC 5322) domain, when the mail's envelope (MAIL FROM) domain is another one.
+    from_domain: Domain | None = None
     _once: dict[str, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
 
     async def once(self, key: str, make: Callable[[], Awaitable[T]]) -> T:
@@ -64,6 +66,11 @@ class Context:
     @property
     def registrable_domain(self) -> str | None:
         return psl().privatesuffix(self.domain.ascii)
+
+    @property
+    def author(self) -> Domain:
+        """The From domain that DMARC and DKIM judge: --from, else the sender domain itself."""
+        return self.from_domain or self.domain
 
 
 def organisational_domain(name: str) -> str:

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
 
 from reputation import blocklists, providers, remedies
+from reputation.bounds import bounded_check
 from reputation.checks import CHECKS, DESCRIPTIONS, static_ip
 from reputation.context import DEFAULT_RDAP_URL, Context, Options
 from reputation.dns.deadline import backstop
@@ -26,8 +27,7 @@ from reputation.inputs import (
     Domain,
     IPAddress,
     parse_ip,
-    parse_nameserver,
-    parse_selector,
+    parse_options,
     parse_spf_sender,
     spf_domain,
 )
@@ -72,27 +72,20 @@ def make_options(
     env: Mapping[str, str] | None = None,
 ) -> Options:
     """Validated options; BadInput names the first value that cannot be used."""
-    parsed = [ns if isinstance(ns, tuple) else parse_nameserver(ns) for ns in nameservers]
-    timeout = float(timeout)
-    if not timeout > 0:
-        raise BadInput(f"invalid timeout {timeout!r}: must be more than 0 seconds")
-    for selector in dkim_selectors:
-        parse_selector(selector)
-    if not str(rdap_url).startswith(("https://", "http://")):
-        raise BadInput(f"invalid RDAP URL {rdap_url!r}: expected https://...")
-    return Options(
-        nameservers=parsed,
-        timeout=timeout,
-        rdap=rdap,
-        rdap_url=rdap_url,
-        rdap_transport=rdap_transport,
-        dkim_selectors=list(dkim_selectors),
-        providers=list(providers),
-        bulk=bulk,
-        blocklists_file=blocklists_file,
-        lists=list(lists),
-        env=env,
-    )
+    given = {
+        "nameservers": nameservers,
+        "timeout": timeout,
+        "rdap": rdap,
+        "rdap_url": rdap_url,
+        "rdap_transport": rdap_transport,
+        "dkim_selectors": dkim_selectors,
+        "providers": providers,
+        "bulk": bulk,
+        "blocklists_file": blocklists_file,
+        "lists": lists,
+        "env": env,
+    }
+    return Options(**parse_options(given))
 
 
 def requested_checks(names: Sequence[str] | None) -> frozenset[str]:
@@ -194,13 +187,20 @@ def assemble(
     return dataclasses.replace(report, remedies=remedies.ordered(report))
 
 
-def target_of(domain: Domain, ip: IPAddress, helo: str | None, assumed: str | None) -> Target:
+def target_of(
+    domain: Domain,
+    ip: IPAddress,
+    helo: str | None,
+    assumed: str | None,
+    from_domain: Domain | None = None,
+) -> Target:
     return Target(
         domain=domain.unicode,
         domain_ascii=domain.ascii,
         ip=str(ip),
         helo=helo if helo is not None else assumed,
         helo_assumed=helo is None and assumed is not None,
+        from_domain=(from_domain or domain).unicode,
     )
 
 
@@ -269,16 +269,17 @@ async def run_checks(ctx: Context, modules: Sequence[ModuleType]) -> list[CheckR
 
 
 async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckResult:
-    reserved = reserved_suffix(ctx.domain.ascii)
+    subject = ctx.author if module.CHECK.judges_from_domain else ctx.domain
+    reserved = reserved_suffix(subject.ascii)
     if reserved is not None and module.ID in DOMAIN_DNS_CHECKS:
         # No DNS traffic about a name that cannot exist; legit_domain reports why.
-        message = f"not checked: {ctx.domain.ascii} is {reserved.why}"
+        message = f"not checked: {subject.ascii} is {reserved.why}"
         return CheckResult(
             module.ID, Status.SKIP, message, [Finding(Status.SKIP, message, [], "reserved_name")]
         )
     try:
         async with backstop(deadline):
-            return await module.run(ctx)
+            return bounded_check(await module.run(ctx))
     except TimeoutError:
         message = f"not completed within {deadline:g}s: DNS answers too slow"
     except Exception as exc:  # a defect in one check must not take the report down

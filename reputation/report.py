@@ -236,6 +236,7 @@ class Target(_Flat):
     ip: str
     helo: str | None
     helo_assumed: bool = False
+    from_domain: str | None = None  # the From domain DMARC and DKIM judged, when not `domain`
 
 
 @dataclass(frozen=True)

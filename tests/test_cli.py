@@ -58,7 +58,7 @@ def test_clean_sender_json_follows_the_contract(server: LabDNSServer) -> None:
     }
     assert report["target"] == {
         "domain": "clean.net", "domain_ascii": "clean.net", "ip": "81.2.69.142",
-        "helo": "mail.clean.net", "helo_assumed": False,
+        "helo": "mail.clean.net", "helo_assumed": False, "from_domain": "clean.net",
     }  # fmt: skip
     assert [c["id"] for c in report["checks"]] == [
         "legit_domain", "static_ip", "helo_ptr", "mx", "spf", "dmarc", "dkim",

@@ -31,7 +31,7 @@ def judged(server: LabDNSServer, raw: bytes, *, bulk: bool = False) -> MessageFa
         resolver = Resolver([parse_nameserver(server.address)], timeout=2)
         message = parse(raw)
         try:
-            return await judge(message, envelope(message), resolver, bulk=bulk)
+            return await judge(message, envelope(message), resolver, timeout=2, bulk=bulk)
         finally:
             await resolver.aclose()
 

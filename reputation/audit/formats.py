@@ -80,6 +80,11 @@ class Stats:
 ChangeRows = Callable[[], Iterable[dict[str, Any]]]
 
 
+def report_json(report: dict[str, Any]) -> str:
+    """One line of JSON: the object `check --format json` prints, without its indentation."""
+    return json.dumps(report, ensure_ascii=False)
+
+
 class Batched(io.StringIO):
     """Collects output and passes it on in batches: one write per line to a pipe costs a
     system call (and, unbuffered, a wake-up of the reader) per target."""
@@ -121,16 +126,16 @@ class Writer:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
-    def result(self, report: dict[str, Any]) -> None:
-        """One finished target."""
+    def result(self, report: dict[str, Any], text: str = "") -> None:
+        """One finished target; `text`: its JSON, when already made."""
 
     def finish(self, stats: Stats, change_rows: ChangeRows) -> None:
         """The run is over (or interrupted): totals."""
 
 
 class JsonlWriter(Writer):
-    def result(self, report: dict[str, Any]) -> None:
-        self.out.write(json.dumps(report, ensure_ascii=False) + "\n")
+    def result(self, report: dict[str, Any], text: str = "") -> None:
+        self.out.write((text or report_json(report)) + "\n")
 
 
 class CsvWriter(Writer):
@@ -141,7 +146,7 @@ class CsvWriter(Writer):
         self.csv = csv.writer(out, lineterminator="\n")
         self.csv.writerow(self.COLUMNS)
 
-    def result(self, report: dict[str, Any]) -> None:
+    def result(self, report: dict[str, Any], text: str = "") -> None:
         target = report["target"]
         failing = [c["id"] for c in report["checks"] if c["status"] == "fail"]
         listed = [b["zone"] for b in report["blocklists"] if b["status"] == "listed"]
@@ -252,7 +257,7 @@ class PrometheusWriter(Writer):
             f"# TYPE {self.PREFIX}_target_verdict gauge\n"
         )
 
-    def result(self, report: dict[str, Any]) -> None:
+    def result(self, report: dict[str, Any], text: str = "") -> None:
         target = report["target"]
         labels = _labels(domain=target["domain_ascii"], ip=target["ip"], verdict=report["verdict"])
         self.out.write(f"{self.PREFIX}_target_verdict{labels} 1\n")

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from reputation.audit import changes
 from reputation.audit.breaker import ListsBreaker
-from reputation.audit.formats import Stats, Writer
+from reputation.audit.formats import Stats, Writer, report_json
 from reputation.audit.shard import Shard
 from reputation.audit.store import Run, Store
 from reputation.audit.targets import AuditTarget, BadLine, Item
@@ -54,13 +54,14 @@ class Audit:
         self.warn(f"reputation: {line}")
 
     def finished(self, target: AuditTarget, report: dict[str, Any]) -> None:
-        self.store.add_result(self.run.id, target.key, target.tags, report)
+        text = report_json(report)
+        self.store.add_result(self.run.id, target.key, target.tags, report, text)
         if self.run.previous_run_id is not None:
             old = self.store.report(self.run.previous_run_id, target.key)
             self.store.add_changes(
                 [{"run_id": self.run.id, **c} for c in changes.between(target.key, old, report)]
             )
-        self._count_and_write(report)
+        self._count_and_write(report, text)
         for zone, why in self.breaker.newly_opened():
             self.stats.stopped_lists[zone] = why
             self.warn(f"reputation: warning: stopped querying {zone} for this run: {why}")
@@ -69,9 +70,9 @@ class Audit:
             self.store.flush()
             self._unflushed = 0
 
-    def _count_and_write(self, report: dict[str, Any]) -> None:
+    def _count_and_write(self, report: dict[str, Any], text: str = "") -> None:
         self.stats.add(report)
-        self.writer.result(report)
+        self.writer.result(report, text)
         self.flush_output()
         self.advance()
 

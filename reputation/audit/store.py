@@ -150,6 +150,11 @@ class Store:
         try:
             self.engine: Engine = sa.create_engine(url)
             self._upgrade()
+        except ModuleNotFoundError as exc:  # the PostgreSQL driver is an optional extra
+            raise BadInput(
+                f"cannot open the history database: {exc.name} is not installed "
+                "(pip install 'reputation[postgresql]')"
+            ) from None
         except (sa.exc.OperationalError, sa.exc.ArgumentError) as exc:
             raise BadInput(f"cannot open the history database: {_first_line(exc)}") from None
         self._pending: list[dict[str, Any]] = []
@@ -237,7 +242,9 @@ class Store:
 
     # --- results -----------------------------------------------------------------------------
 
-    def add_result(self, run_id: int, key: str, tags: tuple[str, ...], report: dict) -> None:
+    def add_result(
+        self, run_id: int, key: str, tags: tuple[str, ...], report: dict, text: str = ""
+    ) -> None:
         """Buffered; written by flush() (the runner flushes often, and on every stop)."""
         target = report["target"]
         self._pending.append(
@@ -250,7 +257,7 @@ class Store:
                 "tags": " ".join(tags),
                 "verdict": report["verdict"],
                 "checked_at": now(),
-                "report": json.dumps(report, ensure_ascii=False),
+                "report": text or json.dumps(report, ensure_ascii=False),
             }
         )
 

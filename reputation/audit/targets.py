@@ -7,6 +7,7 @@ becomes a BadLine naming the file and line; reading carries on with the next one
 from __future__ import annotations
 
 import csv
+import functools
 import ipaddress
 import sys
 import tomllib
@@ -163,15 +164,21 @@ def _expand(
 ) -> Iterator[Item]:
     """One target per address; a range expands lazily, so a /16 costs no memory."""
     try:
-        domain_ascii = parse_domain(domain).ascii
+        domain_ascii = _ascii_domain(domain)
         if helo:
-            parse_domain(helo)
+            _ascii_domain(helo)
         addresses = _addresses(ip)
     except BadInput as exc:
         yield BadLine(source, number, str(exc))
         return
     for address in addresses:
         yield AuditTarget(domain_ascii, address, helo or None, tags)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ascii_domain(text: str) -> str:
+    """Fleets repeat a few domains over many lines: each is parsed once."""
+    return parse_domain(text).ascii
 
 
 def _addresses(text: str) -> Iterator[str]:

@@ -32,6 +32,7 @@ from reputation.blocklists.catalog import (
     IPv4Range,
 )
 from reputation.blocklists.names import is_ip, normal_name
+from reputation.inputs import toml_problem
 
 Answered = TypeVar("Answered", Code, ErrorCode)
 
@@ -48,6 +49,9 @@ def load_catalog(path: Path | None = None) -> Catalog:
         data = path.read_bytes()
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the catalog ({exc.strerror or exc})") from None
+    problem = toml_problem(data.decode("utf-8", errors="replace"))
+    if problem is not None:
+        raise CatalogError(f"{path}: not read: {problem}")
     return parse_catalog(data, str(path))
 
 

@@ -41,7 +41,8 @@ class Check:
     they name, with the finding that confirms one and why it is not decided without it.
     `asks_domain_dns`: it asks DNS about the sender domain (not done for a reserved name).
     `judges_address`: its fixes concern the sending address's DNS, moot when the address is not
-    public. `reads_listings`: policy listings are folded into it.
+    public. `reads_listings`: policy listings are folded into it. `judges_from_domain`: it
+    judges the From domain (ctx.author, `--from`), not the envelope domain.
     """
 
     id: str
@@ -53,6 +54,7 @@ class Check:
     asks_domain_dns: bool = False
     judges_address: bool = False
     reads_listings: bool = False
+    judges_from_domain: bool = False
     codes: Mapping[str, Code] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -74,6 +74,7 @@ CHECK = Check(
     REMEDIES,
     undecided_by=("dkim_unverified",),
     asks_domain_dns=True,
+    judges_from_domain=True,
     suggestive={
         "dkim_not_found": (
             "dkim_selector_missing",
@@ -132,7 +133,7 @@ async def probe(resolver: Querier, selector: str, domain: str, mine: bool) -> Pr
 
 
 async def run(ctx: Context) -> CheckResult:
-    domain = ctx.domain.ascii
+    domain = ctx.author.ascii
     user = getattr(ctx.options, "dkim_selectors", ()) or ()
     ordered, mine, invalid = selectors_to_probe(user, domain)
     probes = await asyncio.gather(*(probe(ctx.resolver, s, domain, s in mine) for s in ordered))

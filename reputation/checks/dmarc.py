@@ -80,7 +80,14 @@ REMEDIES = {
     "authorise this IP in the SPF record of your MAIL FROM domain.",
 }
 
-CHECK = Check(ID, FINDINGS, REMEDIES, undecided_by=("dmarc_unverified",), asks_domain_dns=True)
+CHECK = Check(
+    ID,
+    FINDINGS,
+    REMEDIES,
+    undecided_by=("dmarc_unverified",),
+    asks_domain_dns=True,
+    judges_from_domain=True,
+)
 # The finding code of each effective policy.
 POLICY_CODES = {
     "none": "dmarc_policy_none",
@@ -127,8 +134,8 @@ async def discover(resolver: Querier, domain: str, organisational: str | None) -
 
 
 async def run(ctx: Context) -> CheckResult:
-    domain = ctx.domain.ascii
-    found = await discover(ctx.resolver, domain, ctx.registrable_domain)
+    domain = ctx.author.ascii
+    found = await discover(ctx.resolver, domain, organisational_domain(domain))
     findings = [_ignored_finding(found, d, text) for d, text in found.ignored]
     if found.unverified is not None:
         findings.append(
@@ -181,7 +188,7 @@ def _multiple_finding(found: Discovery) -> Finding:
 
 
 async def _record_findings(ctx: Context, found: Discovery) -> list[Finding]:
-    domain = ctx.domain.ascii
+    domain = ctx.author.ascii
     at = found.found_at or domain
     record = parse_record(found.records[0])
     evidence = _record_evidence(found, record)
@@ -314,13 +321,63 @@ async def _spf_alignment(ctx: Context, record: DmarcRecord, policy: str) -> Find
         )
     if result is None:
         return None
+    if ctx.from_domain is not None:
+        envelope = ctx.domain.ascii
+        return envelope_alignment(ctx.author.ascii, envelope, str(ctx.ip), result, record, policy)
     return alignment_finding(ctx.domain.ascii, str(ctx.ip), result, record, policy)
 
 
-def alignment_finding(domain: str, ip: str, spf: str, record: DmarcRecord, policy: str) -> Finding:
-    """How SPF counts towards DMARC. This tool checks SPF for MAIL FROM postmaster@<domain>, so
-    the SPF-authenticated domain is the From domain itself: aligned in relaxed and strict mode."""
-    identity = f"MAIL FROM postmaster@{domain}"
+def spf_aligns(envelope: str, from_domain: str, mode: str) -> bool:
+    """RFC 7489 §3.1.2: strict wants the same name, relaxed the same organisational domain."""
+    if mode == "s":
+        return envelope == from_domain
+    return organisational(envelope) == organisational(from_domain)
+
+
+def envelope_alignment(
+    domain: str, envelope: str, ip: str, spf: str, record: DmarcRecord, policy: str
+) -> Finding:
+    """How SPF for the envelope domain counts towards DMARC for the From domain (--from)."""
+    mode = "strict, aspf=s" if record.aspf == "s" else "relaxed, aspf=r"
+    evidence = [f"spf={spf} for MAIL FROM postmaster@{envelope} from {ip}"]
+    if spf != "pass":
+        return alignment_finding(domain, ip, spf, record, policy, envelope)
+    if spf_aligns(envelope, domain, record.aspf):
+        same = "the same name" if envelope == domain else f"both under {organisational(domain)}"
+        return CHECK.finding(
+            "dmarc_spf_aligned",
+            f"SPF passes for the envelope domain {envelope} and aligns with the From domain "
+            f"{domain} ({mode}: {same})",
+            evidence,
+        )
+    why = f"{organisational(envelope)} is not {organisational(domain)}"
+    if record.aspf == "s" and organisational(envelope) == organisational(domain):
+        why = f"strict alignment wants {domain} exactly; aspf=r would align {envelope}"
+    return CHECK.finding(
+        "dmarc_spf_unaligned",
+        f"SPF passes for the envelope domain {envelope}, but it does not align with the From "
+        f"domain {domain} ({mode}: {why}), so DMARC passes only through an aligned DKIM "
+        f"signature ({_signer(domain, record)}), as is usual for mail sent through an email "
+        "service",
+        evidence,
+        Status.SKIP,
+    )
+
+
+def _signer(domain: str, record: DmarcRecord) -> str:
+    signer = f"d={domain}"
+    if record.adkim == "r":
+        signer += f" or another domain under {organisational(domain)} (adkim=r)"
+    return signer
+
+
+def alignment_finding(
+    domain: str, ip: str, spf: str, record: DmarcRecord, policy: str, envelope: str | None = None
+) -> Finding:
+    """How SPF counts towards DMARC. Without an envelope domain this tool checks SPF for MAIL
+    FROM postmaster@<domain>, so the SPF-authenticated domain is the From domain itself: aligned
+    in relaxed and strict mode."""
+    identity = f"MAIL FROM postmaster@{envelope or domain}"
     evidence = [f"spf={spf} for {identity} from {ip}"]
     if spf == "pass":
         return CHECK.finding(
@@ -336,12 +393,9 @@ def alignment_finding(domain: str, ip: str, spf: str, record: DmarcRecord, polic
             "SPF could not be evaluated (temperror), so SPF alignment is unknown",
             evidence,
         )
-    signer = f"d={domain}"
-    if record.adkim == "r":
-        signer += f" or another domain under {organisational(domain)} (adkim=r)"
     message = (
-        f"SPF does not pass for this IP ({spf}), so DMARC can pass only through an aligned "
-        f"DKIM signature ({signer})"
+        f"SPF does not pass for this IP ({spf}{f' for {envelope}' if envelope else ''}), so "
+        f"DMARC can pass only through an aligned DKIM signature ({_signer(domain, record)})"
     )
     if policy in ENFORCING:
         action = "sent to spam" if policy == "quarantine" else "rejected"

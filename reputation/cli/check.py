@@ -29,6 +29,14 @@ def check(
     helo: Annotated[
         str | None, typer.Option("--helo", help="The name the server greets with (HELO/EHLO).")
     ] = None,
+    from_domain: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="The From domain, when DOMAIN is the envelope (bounce) domain: SPF judges "
+            "DOMAIN, DMARC and DKIM judge this one.",
+        ),
+    ] = None,
     nameserver: NameserverOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     fmt: FormatOption = Format.TABLE,
@@ -82,6 +90,7 @@ def check(
             rdap=not no_rdap,
             rdap_url=rdap_url,
             dkim_selectors=dkim_selector or [],
+            from_domain=from_domain,
             providers=split_list(provider),
             bulk=bulk,
             blocklists_file=blocklists_file,

@@ -60,7 +60,8 @@ def message(
     ] = None,
 ) -> None:
     """Judge one received message (DKIM, SPF, DMARC, header requirements), then check the
-    sender it came from. The message is read locally and sent nowhere."""
+    sender it came from. The message is read locally and sent nowhere. Exit codes as for
+    check; 65 when the data is not a message it can judge."""
     import asyncio
 
     from reputation.dns.resolver import NoNameserverError
@@ -104,24 +105,21 @@ def _read(file: str, reading: Any) -> Any:
 async def _run(
     parsed: Any, ip: str | None, helo: str | None, options: dict[str, Any]
 ) -> tuple[MessageFacts, Report]:
-    from reputation.dns.resolver import Resolver
-    from reputation.engine import make_options
     from reputation.message import envelope, judge
     from reputation.session import Session
 
     where = envelope(parsed, ip, helo)
-    opts = make_options(nameservers=options["nameservers"], timeout=options["timeout"])
-    resolver = Resolver(nameservers=opts.nameservers, timeout=opts.timeout)
-    try:
-        facts = await judge(parsed, where, resolver, bulk=options["bulk"])
-    finally:
-        await resolver.aclose()
     async with Session(**options) as session:
+        # Through the session's cache: the check that follows asks nothing twice.
+        facts = await judge(
+            parsed, where, session.cache, timeout=session.options.timeout, bulk=options["bulk"]
+        )
         report = await session.check(
             facts.envelope_domain or facts.from_domain,
             facts.ip,
             facts.helo or None,
             dkim_selectors=facts.selectors,
+            from_domain=facts.from_domain,
         )
     return facts, report
 

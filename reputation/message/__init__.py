@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from reputation.dns.resolver import Resolver
+from reputation.dns.cache import Querier
 from reputation.inputs import BadInput, IPAddress, parse_domain, parse_ip
 from reputation.message import alignment, authres, dkim, headers, received
 from reputation.message.reading import Message, UnreadableMessage
@@ -131,15 +131,21 @@ def _from_domain(message: Message) -> str:
 
 
 async def judge(
-    message: Message, where: Envelope, resolver: Resolver, *, bulk: bool = False
+    message: Message,
+    where: Envelope,
+    resolver: Querier,
+    *,
+    timeout: float,
+    bulk: bool = False,
 ) -> MessageFacts:
     """Verify the signatures, evaluate SPF and DMARC, read the receiver's verdict and the
-    header requirements."""
+    header requirements. `resolver`: a Resolver, or a Session's cache so that the check after
+    it asks nothing twice; `timeout`: the bound of each DNS question."""
     loop = asyncio.get_running_loop()
     signatures, spf_outcome, arc = await asyncio.gather(
-        dkim.verify_all(message, resolver),
+        dkim.verify_all(message, resolver, timeout),
         alignment.evaluate_spf(resolver, where.ip, where.mail_from, where.helo),
-        headers.verify_arc(message, dkim.dns_hook(resolver, loop)),
+        headers.verify_arc(message, dkim.dns_hook(resolver, loop, timeout)),
     )
     dmarc = await alignment.evaluate_dmarc(resolver, where.from_domain, spf_outcome, signatures)
     results, ignored = authres.receiver_results(

@@ -12,7 +12,7 @@ from typing import Any
 
 from reputation.checks.dmarc import discover
 from reputation.context import organisational_domain
-from reputation.dns.resolver import Resolver
+from reputation.dns.cache import Querier
 from reputation.inputs import IPAddress
 from reputation.message.dkim import Signature
 from reputation.protocols import spf
@@ -69,13 +69,13 @@ def aligned(domain: str, from_domain: str, mode: str) -> bool:
     return organisational_domain(a) == organisational_domain(b)
 
 
-async def evaluate_spf(resolver: Resolver, ip: IPAddress, mail_from: str, helo: str) -> SpfOutcome:
+async def evaluate_spf(resolver: Querier, ip: IPAddress, mail_from: str, helo: str) -> SpfOutcome:
     result = await spf.evaluate(resolver, ip, mail_from or None, helo or None)
     return SpfOutcome(str(result.result), result.domain, result.identity, result.reason)
 
 
 async def evaluate_dmarc(
-    resolver: Resolver, from_domain: str, spf_outcome: SpfOutcome, signatures: list[Signature]
+    resolver: Querier, from_domain: str, spf_outcome: SpfOutcome, signatures: list[Signature]
 ) -> DmarcOutcome:
     found = await discover(resolver, from_domain, organisational_domain(from_domain))
     if found.unverified is not None:

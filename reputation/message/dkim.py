@@ -16,7 +16,8 @@ from typing import Any
 import dkim
 from dkim.util import InvalidTagValueList, parse_tag_value
 
-from reputation.dns.resolver import Answer, Resolver
+from reputation.dns.cache import Querier
+from reputation.dns.resolver import Answer
 from reputation.message.reading import Message
 
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2
@@ -62,7 +63,10 @@ class _Log(logging.Handler):
 
 
 def dns_hook(
-    resolver: Resolver, loop: asyncio.AbstractEventLoop, seen: _Lookups | None = None
+    resolver: Querier,
+    loop: asyncio.AbstractEventLoop,
+    timeout: float,
+    seen: _Lookups | None = None,
 ) -> Any:
     """dkimpy's dnsfunc: the TXT key record at `name`, asked on the loop's Resolver."""
 
@@ -70,7 +74,7 @@ def dns_hook(
         text = name.decode("ascii", "replace") if isinstance(name, bytes) else name
         future = asyncio.run_coroutine_threadsafe(resolver.query(text, "TXT"), loop)
         try:
-            answer = future.result(timeout=resolver.timeout * 3)
+            answer = future.result(timeout=timeout * 3)
         except Exception as exc:  # the loop is closing, or the answer never came
             raise dkim.DnsTimeoutError(f"{text} TXT: no answer ({type(exc).__name__})") from None
         if seen is not None:
@@ -84,19 +88,23 @@ def dns_hook(
     return lookup
 
 
-async def verify_all(message: Message, resolver: Resolver) -> list[Signature]:
+async def verify_all(message: Message, resolver: Querier, timeout: float) -> list[Signature]:
     """Every DKIM-Signature, top first, each verified for real."""
     count = len(message.raw_values("DKIM-Signature"))
     if not count:
         return []
     loop = asyncio.get_running_loop()
-    return await asyncio.to_thread(_verify_in_thread, message, resolver, loop, count)
+    return await asyncio.to_thread(_verify_in_thread, message, resolver, loop, timeout, count)
 
 
 def _verify_in_thread(
-    message: Message, resolver: Resolver, loop: asyncio.AbstractEventLoop, count: int
+    message: Message,
+    resolver: Querier,
+    loop: asyncio.AbstractEventLoop,
+    timeout: float,
+    count: int,
 ) -> list[Signature]:
-    return [_verify_one(message, resolver, loop, index) for index in range(count)]
+    return [_verify_one(message, resolver, loop, timeout, index) for index in range(count)]
 
 
 def _tags(message: Message, index: int) -> dict[bytes, bytes]:
@@ -114,7 +122,11 @@ def _text(value: bytes | None) -> str:
 
 
 def _verify_one(
-    message: Message, resolver: Resolver, loop: asyncio.AbstractEventLoop, index: int
+    message: Message,
+    resolver: Querier,
+    loop: asyncio.AbstractEventLoop,
+    timeout: float,
+    index: int,
 ) -> Signature:
     tags = _tags(message, index)
     signature = Signature(
@@ -131,8 +143,8 @@ def _verify_one(
     logger = logging.getLogger(f"reputation.message.dkim.{id(log)}")
     logger.propagate = False
     logger.addHandler(log)
-    verifier = dkim.DKIM(message.raw, logger=logger, minkey=MIN_RSA_BITS, timeout=resolver.timeout)
-    hook = dns_hook(resolver, loop, seen)
+    verifier = dkim.DKIM(message.raw, logger=logger, minkey=MIN_RSA_BITS, timeout=timeout)
+    hook = dns_hook(resolver, loop, timeout, seen)
     try:
         ok = verifier.verify(idx=index, dnsfunc=hook)
     except dkim.DKIMException as exc:

@@ -23,7 +23,8 @@ def headline(report: Report) -> str:
     helo = f"HELO {t.helo}" if t.helo else "HELO unknown"
     if t.helo_assumed:
         helo += " (assumed: the PTR name; pass --helo to check yours)"
-    return f"{domain} from {t.ip}, {helo}"
+    author = f", From {t.from_domain}" if t.from_domain and t.from_domain != t.domain else ""
+    return f"{domain} from {t.ip}, {helo}{author}"
 
 
 def problem_findings(report: Report) -> list[tuple[str, str, str, list[str]]]:

@@ -20,6 +20,7 @@ from reputation import blocklists, providers, remedies
 from reputation.bounds import bounded_check
 from reputation.checks import CHECKS, DESCRIPTIONS, static_ip
 from reputation.context import DEFAULT_RDAP_URL, Context, Options
+from reputation.dns.cache import Querier
 from reputation.dns.deadline import backstop
 from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
 from reputation.inputs import (
@@ -136,13 +137,24 @@ async def gather(
     requested: frozenset[str],
     lists: Sequence[blocklists.Blocklist],
     breaker: Breaker | None = None,
+    *,
+    shared: Querier | None = None,
+    points: blocklists.TestPoints | None = None,
 ) -> Gathered:
-    """Run the requested checks and lists concurrently; the others are `skip`, not requested."""
+    """Run the requested checks and lists concurrently; the others are `skip`, not requested.
+
+    `shared`: the session's answer cache, which the lists are asked through (their questions
+    are the lists' own, so the check's one-answer-per-question view adds nothing but tasks);
+    `points`: the session's test-point answers."""
     modules = [module for module in CHECKS if module.ID in requested]
     queried = lists if BLOCKLISTS in requested else []
-    results, listings = await asyncio.gather(
-        run_checks(ctx, modules), run_blocklists(ctx, queried, breaker)
-    )
+    asking = run_blocklists(ctx, queried, breaker, shared=shared, points=points)
+    if not modules:  # a listing scan: no other check, no gather
+        results, listings = [], await asking
+    elif not queried:
+        results, listings = await run_checks(ctx, modules), await asking
+    else:
+        results, listings = await asyncio.gather(run_checks(ctx, modules), asking)
     by_id = {result.id: result for result in results}
     checks = [by_id.get(module.ID) or not_requested(module.ID) for module in CHECKS]
     assumed = ctx.settled("assumed_helo") if ctx.helo is None else None
@@ -213,54 +225,69 @@ class Breaker(Protocol):
 
 
 async def run_blocklists(
-    ctx: Context, lists: Sequence[blocklists.Blocklist], breaker: Breaker | None = None
+    ctx: Context,
+    lists: Sequence[blocklists.Blocklist],
+    breaker: Breaker | None = None,
+    *,
+    shared: Querier | None = None,
+    points: blocklists.TestPoints | None = None,
 ) -> list[BlocklistResult]:
-    """Every list, concurrently.
+    """Every list, concurrently, under one deadline.
 
     Domain lists are asked about the domain and, for a subdomain, its registrable domain too:
     URI lists such as SURBL and URIBL list registrable domains only. A reserved name is never
-    asked about. A list the breaker has stopped is not asked: its results are errors.
+    asked about. A list the breaker has stopped is not asked: its results are errors. A list
+    not done by the deadline is an error; the lists done by then keep their answers.
     """
+    if not lists:
+        return []
     domains: list[str | None] = [None]
     if not reserved_suffix(ctx.domain.ascii):
         domains = list(
             dict.fromkeys([ctx.domain.ascii, ctx.registrable_domain or ctx.domain.ascii])
         )
-    deadline = ctx.options.timeout * DEADLINE_FACTOR
-    env = ctx.options.env if ctx.options.env is not None else os.environ
     # No list holds private or reserved addresses: asking would only look like a clean bill.
     ip = None if special_range(ctx.ip) else ctx.ip
     asks = [
-        _lookup_in_time(ctx, entry, ip if i == 0 else None, domain, env, deadline, breaker)
+        (entry, ip if i == 0 else None, domain)
         for entry in lists
         for i, domain in enumerate(domains)
     ]
-    return [result for batch in await asyncio.gather(*asks) for result in batch]
+    done: list[list[BlocklistResult] | None] = [None] * len(asks)
+    env = ctx.options.env if ctx.options.env is not None else os.environ
+    resolver = shared or ctx.resolver
+    points = points or blocklists.TestPoints(resolver)
 
+    async def lookup(index: int) -> None:
+        entry, ip, domain = asks[index]
+        if breaker is not None and not breaker.allows(entry.zone):
+            done[index] = blocklists.unanswered(entry, ip, domain, breaker.why(entry.zone))
+            return
+        try:
+            done[index] = await blocklists.lookup(resolver, entry, ip, domain, env, points)
+        except Exception as exc:  # a defect must cost one list, not the report
+            detail = f"internal error: {type(exc).__name__}: {exc}"
+            done[index] = blocklists.unanswered(entry, ip, domain, detail)
+        if breaker is not None and done[index]:
+            _tell(breaker, entry, done[index])
 
-async def _lookup_in_time(
-    ctx: Context,
-    entry: blocklists.Blocklist,
-    ip: IPAddress | None,
-    domain: str | None,
-    env: Mapping[str, str],
-    deadline: float,
-    breaker: Breaker | None = None,
-) -> list[BlocklistResult]:
-    if breaker is not None and not breaker.allows(entry.zone):
-        return blocklists.unanswered(entry, ip, domain, breaker.why(entry.zone))
+    deadline = ctx.options.timeout * DEADLINE_FACTOR
     try:
         async with backstop(deadline):
-            results = await blocklists.lookup(ctx.resolver, entry, ip, domain, env)
+            await asyncio.gather(*(lookup(index) for index in range(len(asks))))
     except TimeoutError:
-        results = blocklists.unanswered(entry, ip, domain, f"not completed within {deadline:g}s")
-    except Exception as exc:  # a defect must cost one list, not the report
-        detail = f"internal error: {type(exc).__name__}: {exc}"
-        results = blocklists.unanswered(entry, ip, domain, detail)
-    if breaker is not None and results:
-        failed = [r for r in results if r.status in (ListingStatus.ERROR, ListingStatus.REFUSED)]
-        breaker.record(entry.zone, bool(failed), failed[0].detail if failed else "")
-    return results
+        late = f"not completed within {deadline:g}s"
+        for index, (entry, ip, domain) in enumerate(asks):
+            if done[index] is None:
+                done[index] = blocklists.unanswered(entry, ip, domain, late)
+                if breaker is not None and done[index]:
+                    _tell(breaker, entry, done[index])
+    return [result for batch in done if batch is not None for result in batch]
+
+
+def _tell(breaker: Breaker, entry: blocklists.Blocklist, results: list[BlocklistResult]) -> None:
+    failed = [r for r in results if r.status in (ListingStatus.ERROR, ListingStatus.REFUSED)]
+    breaker.record(entry.zone, bool(failed), failed[0].detail if failed else "")
 
 
 async def run_checks(ctx: Context, modules: Sequence[ModuleType]) -> list[CheckResult]:

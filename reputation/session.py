@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from reputation import engine
-from reputation.blocklists import Catalog
+from reputation.blocklists import Catalog, TestPoints
 from reputation.context import DEFAULT_RDAP_URL, Context
 from reputation.dns.cache import DEFAULT_MAX_ENTRIES, AnswerCache, Querier
 from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
@@ -84,6 +84,8 @@ class Session:
                 nameservers=self.options.nameservers, timeout=self.options.timeout, memoise=False
             )
         self.cache = AnswerCache(resolver, max_entries=cache_size)
+        # Asked past the cache, so that a pair is kept exactly as long as its TTLs allow.
+        self.points = TestPoints(resolver)
         self.breaker = lists_breaker
         self._closed = False
         self._sanity: dict[str, asyncio.Task[Sanity]] = {}  # per TLD, asked once per session
@@ -105,6 +107,7 @@ class Session:
         for task in self._sanity.values():
             task.cancel()
         await asyncio.gather(*self._sanity.values(), return_exceptions=True)
+        await self.points.aclose()
         await self.cache.aclose()
         if self._owned is not None:
             await self._owned.aclose()
@@ -137,10 +140,16 @@ class Session:
         clock = time.monotonic()
         run = self.cache.for_run()
         ctx = Context(target_domain, target_ip, helo, run, options, from_domain=author)
-        sanity = self._sanity_for(target_domain.ascii.rsplit(".", 1)[-1])
+        # Only the checks read what the probe judges: a listing scan does not need it.
+        probed = requested != {engine.BLOCKLISTS}
+        sanity = self._sanity_for(target_domain.ascii.rsplit(".", 1)[-1]) if probed else None
         try:
-            gathered = await engine.gather(ctx, requested, self.lists, self.breaker)
-            checks = distrusted(gathered.checks, await asyncio.shield(sanity))
+            gathered = await engine.gather(
+                ctx, requested, self.lists, self.breaker, shared=self.cache, points=self.points
+            )
+            checks = gathered.checks
+            if sanity is not None:
+                checks = distrusted(checks, await asyncio.shield(sanity))
         finally:
             await run.aclose()
         gathered = dataclasses.replace(gathered, checks=checks)

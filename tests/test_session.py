@@ -14,7 +14,7 @@ import pytest
 import reputation
 from reputation import Session
 from reputation.audit.breaker import ListsBreaker
-from reputation.blocklists import load_catalog, point_name
+from reputation.blocklists import Blocklist, Points, TestPoints, load_catalog, point_name
 from reputation.demo import SCENARIOS, world
 from reputation.dns.cache import AnswerCache
 from reputation.dns.lab import DEFAULT_TTL as LAB_TTL
@@ -274,3 +274,44 @@ def test_a_breaker_stops_asking_a_list_that_keeps_failing(lab_dns: StartServer) 
     asked = {name for name, _, _ in server.queried("bl.spamcop.net")}
     assert not any("4.70.2.81" in name for name in asked)  # the fourth sender's address
     assert all(str(r.verdict) == "incomplete" for r in reports)  # never clean
+
+
+def test_test_points_are_asked_once_kept_for_their_ttl_and_never_when_failed(
+    lab_dns: StartServer,
+) -> None:
+    zen, blocklist_de = (
+        next(b for b in load_catalog().default() if b.id == list_id)
+        for list_id in ("spamhaus-zen", "blocklist-de")
+    )
+    world = LabWorld.from_text(WORKING_LISTS)
+    world.drop(point_name(blocklist_de.test_listed, blocklist_de.zone))
+    server = lab_dns(world)
+    now = [0.0]
+    points = TestPoints(
+        Resolver([("127.0.0.1", server.port)], timeout=0.3, memoise=False), clock=lambda: now[0]
+    )
+
+    async def read(entry: Blocklist) -> Points:
+        known = points.known_or_asked(entry, entry.zone)
+        return known if isinstance(known, Points) else await known
+
+    async def scenario() -> list[Points]:
+        seen = [
+            await read(zen),
+            await read(zen),
+            await read(blocklist_de),
+            await read(blocklist_de),
+        ]
+        now[0] = LAB_TTL + 1.0
+        seen.append(await read(zen))
+        return seen
+
+    first, again, failed, failed_again, expired = asyncio.run(scenario())
+    assert again is first and expired is not first and expired == first
+    assert first.positive is not None and first.positive.ok
+    assert first.negative is not None and first.negative.absent
+    assert failed.failed and failed_again.failed and failed_again is not failed
+    asked = Counter(name for name, _, _ in server.log)
+    assert asked[point_name(zen.test_listed, zen.zone) + "."] == 2  # once, and after its TTL
+    assert asked[point_name("127.0.0.1", zen.zone) + "."] == 2
+    assert asked[point_name(blocklist_de.test_listed, blocklist_de.zone) + "."] >= 2

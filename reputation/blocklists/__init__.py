@@ -6,7 +6,8 @@ misconfiguration codes. Those are read first and never reported as "listed"; a l
 RFC 5782 negative test point is listed answers for everything and is never believed.
 
 catalog.py (the model), loader.py (blocklists.toml), names.py (query names), reading.py (one
-answer), lookup.py (asking a list, test points included), health.py (the lists themselves).
+answer), lookup.py (asking a list), points.py (its RFC 5782 test points, asked once per session),
+health.py (the lists themselves).
 """
 
 from reputation.blocklists.catalog import Blocklist, Catalog, CatalogError
@@ -14,6 +15,7 @@ from reputation.blocklists.health import Health, health
 from reputation.blocklists.loader import load_catalog, parse_catalog
 from reputation.blocklists.lookup import lookup, unanswered
 from reputation.blocklists.names import point_name, query_name
+from reputation.blocklists.points import Points, TestPoints
 from reputation.blocklists.reading import (
     LISTS_EVERYTHING,
     LOOKS_EMPTY,
@@ -31,7 +33,9 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Health",
+    "Points",
     "Reading",
+    "TestPoints",
     "a_values",
     "health",
     "interpret",

@@ -8,7 +8,8 @@ import asyncio
 from collections.abc import Mapping
 
 from reputation.blocklists.catalog import Blocklist
-from reputation.blocklists.names import ascii_domain, point_name, query_name
+from reputation.blocklists.names import ascii_domain, query_name
+from reputation.blocklists.points import Points, TestPoints, ask_point
 from reputation.blocklists.reading import LISTS_EVERYTHING, LOOKS_EMPTY, Reading, interpret
 from reputation.bounds import MAX_EVIDENCE_LINES, shorten
 from reputation.dns.cache import Querier
@@ -17,6 +18,8 @@ from reputation.inputs import IPAddress
 from reputation.redaction import redact
 from reputation.report import BlocklistResult, ListingStatus
 
+__all__ = ["ask_point", "lookup", "unanswered"]
+
 
 async def lookup(
     resolver: Querier,
@@ -24,14 +27,21 @@ async def lookup(
     ip: IPAddress | None,
     domain: str | None,
     env: Mapping[str, str],
+    points: TestPoints | None = None,
 ) -> list[BlocklistResult]:
-    """One result per subject of `blocklist` that applies to `ip` / `domain`."""
+    """One result per subject of `blocklist` that applies to `ip` / `domain`.
+
+    `points`: the session's test-point answers; None asks them through `resolver` for this
+    lookup alone."""
     targets = _targets(blocklist, ip, domain)
     if blocklist.requires_key and blocklist.key_env and not blocklist.key(env):
         return [_skipped(blocklist, subject, text) for subject, text in targets]
+    points = points or TestPoints(resolver)
     if len(targets) == 1:  # the usual case: no gather, no extra task
-        return [await _lookup_one(resolver, blocklist, *targets[0], env)]
-    asks = (_lookup_one(resolver, blocklist, subject, text, env) for subject, text in targets)
+        return [await _lookup_one(resolver, points, blocklist, *targets[0], env)]
+    asks = (
+        _lookup_one(resolver, points, blocklist, subject, text, env) for subject, text in targets
+    )
     return list(await asyncio.gather(*asks))
 
 
@@ -71,29 +81,26 @@ def _skipped(blocklist: Blocklist, subject: str, text: str) -> BlocklistResult:
 
 
 async def _lookup_one(
-    resolver: Querier, blocklist: Blocklist, subject: str, text: str, env: Mapping[str, str]
+    resolver: Querier,
+    points: TestPoints,
+    blocklist: Blocklist,
+    subject: str,
+    text: str,
+    env: Mapping[str, str],
 ) -> BlocklistResult:
     zone = blocklist.effective_zone(env)
     name = f"{query_name(text, subject)}.{zone}"
-    answer, negative, positive = await asyncio.gather(
-        resolver.query(name, "A"),
-        ask_point(resolver, blocklist.negative_test_point, zone),
-        ask_point(resolver, blocklist.test_listed, zone),
-    )
+    known = points.known_or_asked(blocklist, zone)  # asked while the answer is awaited
+    answer = await resolver.query(name, "A")
+    tested = known if isinstance(known, Points) else await asyncio.shield(known)
     reading = interpret(blocklist, answer, key_used=blocklist.key(env) is not None)
-    reading = _check_negative(blocklist, reading, negative)
-    reading = _check_positive(blocklist, reading, positive)
+    reading = _check_negative(blocklist, reading, tested.negative)
+    reading = _check_positive(blocklist, reading, tested.positive)
     reading = _check_retired(blocklist, reading)
     txt: list[str] = []
     if reading.status in (ListingStatus.LISTED, ListingStatus.REFUSED) and answer.ok:
         txt = (await resolver.query(name, "TXT")).records
     return _result(blocklist, subject, text, reading, txt)
-
-
-async def ask_point(resolver: Querier, point: str, zone: str) -> Answer | None:
-    if not point:
-        return None
-    return await resolver.query(point_name(point, zone), "A")
 
 
 def _check_negative(blocklist: Blocklist, reading: Reading, negative: Answer | None) -> Reading:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
+from functools import cache
 from typing import Any, ClassVar, Self
 
 SCHEMA = "reputation/report/v1"
@@ -126,17 +127,18 @@ class _Flat:
     KEYS: ClassVar[Mapping[str, str]] = {}
 
     def to_dict(self) -> dict[str, Any]:
-        return _flat(self, self.KEYS)
+        """Its fields in declaration order, enums as text, lists copied."""
+        return {key: _plain(getattr(self, name)) for name, key in _json_keys(type(self))}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         return cls(**_unflat(cls, data, cls.KEYS))
 
 
-def _flat(record: Any, keys: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """A flat record as JSON: its fields in declaration order, enums as text, lists copied."""
-    keys = keys or {}
-    return {keys.get(f.name, f.name): _plain(getattr(record, f.name)) for f in fields(record)}
+@cache
+def _json_keys(cls: type[_Flat]) -> tuple[tuple[str, str], ...]:
+    """(field, JSON key) of a flat record class in declaration order, worked out once."""
+    return tuple((f.name, cls.KEYS.get(f.name, f.name)) for f in fields(cls))  # type: ignore[arg-type]
 
 
 def _plain(value: Any) -> Any:

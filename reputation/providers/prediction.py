@@ -12,7 +12,14 @@ from enum import Enum
 
 from reputation.checks import DESCRIPTIONS
 from reputation.providers.rules import FINDING_CHECKS, OUTCOMES, Condition, Provider, Rule
-from reputation.report import ListingStatus, ProviderReason, ProviderVerdict, Report, Status
+from reputation.report import (
+    BlocklistResult,
+    ListingStatus,
+    ProviderReason,
+    ProviderVerdict,
+    Report,
+    Status,
+)
 
 # The findings that leave a finding code undecided: the lookup that would have produced it
 # failed or was skipped. A finding not listed is undecided only when its whole check is.
@@ -41,16 +48,37 @@ def evaluate(
     if static_ip is not None and static_ip.has("ip_not_global"):
         why = f"{report.target.ip} is not a public address: mail from it cannot reach any provider"
         return [ProviderVerdict(p.id, p.name, "unknown", [], [why]) for p in providers]
-    return [_verdict(p, report, bulk) for p in providers]
+    facts = _Facts(report)
+    return [_verdict(p, facts, bulk) for p in providers]
 
 
-def _verdict(provider: Provider, report: Report, bulk: bool) -> ProviderVerdict:
+class _Facts:
+    """A report read once for all the rules: checks and listings by name, each condition's
+    truth computed once (many providers share conditions)."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.checks = {c.id: c for c in reversed(report.checks)}  # the first of an id, as check()
+        self.codes = {i: frozenset(f.code for f in c.findings) for i, c in self.checks.items()}
+        self.listings: dict[str, list[BlocklistResult]] = {}
+        for result in report.blocklists:
+            self.listings.setdefault(result.zone, []).append(result)
+        self.truths: dict[Condition, tuple[Truth, str]] = {}
+
+    def truth(self, condition: Condition) -> tuple[Truth, str]:
+        known = self.truths.get(condition)
+        if known is None:
+            known = self.truths[condition] = _condition_truth(condition, self)
+        return known
+
+
+def _verdict(provider: Provider, facts: _Facts, bulk: bool) -> ProviderVerdict:
     fired: list[Rule] = []
     unknown: list[str] = []
     for rule in provider.rules:
         if rule.scope == "bulk" and not bulk:
             continue
-        truth, why = _rule_truth(rule, report)
+        truth, why = _rule_truth(rule, facts)
         if truth is Truth.TRUE:
             fired.append(rule)
         elif truth is Truth.UNKNOWN and why not in unknown:
@@ -79,11 +107,11 @@ def _reason(rule: Rule) -> ProviderReason:
     )
 
 
-def _rule_truth(rule: Rule, report: Report) -> tuple[Truth, str]:
+def _rule_truth(rule: Rule, facts: _Facts) -> tuple[Truth, str]:
     why = ""
     verdict = Truth.TRUE
     for condition in rule.when:
-        truth, reason = condition_truth(condition, report)
+        truth, reason = facts.truth(condition)
         if truth is Truth.FALSE:
             return Truth.FALSE, ""
         if truth is Truth.UNKNOWN:
@@ -92,28 +120,33 @@ def _rule_truth(rule: Rule, report: Report) -> tuple[Truth, str]:
 
 
 def condition_truth(condition: Condition, report: Report) -> tuple[Truth, str]:
+    return _condition_truth(condition, _Facts(report))
+
+
+def _condition_truth(condition: Condition, facts: _Facts) -> tuple[Truth, str]:
     if condition.kind == "listed":
-        return _listing_truth(condition, report)
+        return _listing_truth(condition, facts.listings.get(condition.name, []))
     if condition.name == "ipv6":
-        return (Truth.TRUE if ":" in report.target.ip else Truth.FALSE), ""
-    check = report.check(FINDING_CHECKS[condition.name])
+        return (Truth.TRUE if ":" in facts.report.target.ip else Truth.FALSE), ""
+    check_id = FINDING_CHECKS[condition.name]
+    check = facts.checks.get(check_id)
     if check is None:
-        return Truth.UNKNOWN, f"{FINDING_CHECKS[condition.name]} was not run"
-    if check.has(condition.name):
+        return Truth.UNKNOWN, f"{check_id} was not run"
+    codes = facts.codes[check_id]
+    if condition.name in codes:
         confirming = SUGGESTIVE.get(condition.name)
-        if confirming is not None and not check.has(confirming[0]):
+        if confirming is not None and confirming[0] not in codes:
             return Truth.UNKNOWN, f"{check.id}: {confirming[1]}"
         return Truth.TRUE, ""
-    if check.status is Status.SKIP or check.has("check_incomplete"):
+    if check.status is Status.SKIP or "check_incomplete" in codes:
         return Truth.UNKNOWN, f"{check.id}: {check.summary}"
-    blocker = next((c for c in sorted(UNDECIDED_BY[condition.name]) if check.has(c)), None)
+    blocker = next((c for c in sorted(UNDECIDED_BY[condition.name]) if c in codes), None)
     if blocker is not None:
         return Truth.UNKNOWN, f"{check.id} could not decide {condition.name} ({blocker})"
     return Truth.FALSE, ""
 
 
-def _listing_truth(condition: Condition, report: Report) -> tuple[Truth, str]:
-    results = [b for b in report.blocklists if b.zone == condition.name]
+def _listing_truth(condition: Condition, results: list[BlocklistResult]) -> tuple[Truth, str]:
     if not results:
         return Truth.UNKNOWN, f"{condition.name} was not queried"
     for result in results:

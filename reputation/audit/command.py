@@ -16,7 +16,7 @@ from tabulate import tabulate
 from reputation import blocklists
 from reputation.audit import notify, plan
 from reputation.audit.formats import AuditFormat, Batched, writer
-from reputation.audit.runner import Audit, progress_bar, run_targets
+from reputation.audit.runner import Audit, fewer_collections, progress_bar, run_targets
 from reputation.audit.shard import parse_shard
 from reputation.audit.store import Store
 from reputation.audit.targets import AuditTarget, read_targets
@@ -109,7 +109,8 @@ def _audit(options: AuditOptions, store: Store, total: int | None, out: TextIO, 
     if resumed:
         audit.replay_finished()
     try:
-        asyncio.run(_check_all(options, audit, resumed))
+        with fewer_collections():
+            asyncio.run(_check_all(options, audit, resumed))
     finally:
         close_bar()
     audit.stats.duration_s = time.monotonic() - clock

@@ -25,13 +25,14 @@ from reputation.blocklists import Catalog, TestPoints
 from reputation.context import DEFAULT_RDAP_URL, Context
 from reputation.dns.cache import DEFAULT_MAX_ENTRIES, AnswerCache, Querier
 from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
-from reputation.inputs import parse_domain, parse_helo, parse_ip, parse_options
+from reputation.inputs import Domain, parse_domain, parse_helo, parse_ip, parse_options
 from reputation.report import Report
 from reputation.sanity import Sanity, distrusted, probe
 
 if TYPE_CHECKING:
     import httpx  # loaded by the RDAP lookup only
 
+MAX_REMEMBERED_DOMAINS = 4096
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -89,6 +90,7 @@ class Session:
         self.breaker = lists_breaker
         self._closed = False
         self._sanity: dict[str, asyncio.Task[Sanity]] = {}  # per TLD, asked once per session
+        self._domains: dict[str, Domain] = {}
 
     async def __aenter__(self) -> Session:
         return self
@@ -131,11 +133,13 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("the session is closed")
-        target_domain, target_ip, helo = parse_domain(domain), parse_ip(ip), parse_helo(helo)
+        target_domain, target_ip, helo = self._domain(domain), parse_ip(ip), parse_helo(helo)
         author = parse_domain(from_domain) if from_domain is not None else None
         requested = engine.requested_checks(checks)
-        selectors = parse_options({"dkim_selectors": dkim_selectors})["dkim_selectors"]
-        options = dataclasses.replace(self.options, dkim_selectors=selectors)
+        options = self.options
+        if dkim_selectors:
+            selectors = parse_options({"dkim_selectors": dkim_selectors})["dkim_selectors"]
+            options = dataclasses.replace(self.options, dkim_selectors=selectors)
         started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         clock = time.monotonic()
         run = self.cache.for_run()
@@ -161,6 +165,17 @@ class Session:
             started_at=started_at,
             duration_ms=round((time.monotonic() - clock) * 1000),
         )
+
+    def _domain(self, text: str) -> Domain:
+        """`text` parsed (BadInput if it cannot be used); remembered, since a fleet's senders
+        share few domains (an ESP's range: one domain, thousands of addresses)."""
+        known = self._domains.get(text)
+        if known is None:
+            known = parse_domain(text)
+            if len(self._domains) >= MAX_REMEMBERED_DOMAINS:
+                self._domains.clear()
+            self._domains[text] = known
+        return known
 
     def _sanity_for(self, tld: str) -> asyncio.Task[Sanity]:
         """Can this resolver's "does not exist" be believed? Asked once per TLD and session."""

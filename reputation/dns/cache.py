@@ -122,23 +122,44 @@ class AnswerCache:
 
 
 class RunResolver:
-    """One check's view of the shared cache: each question answered once for the whole check."""
+    """One check's view of the shared cache: each question answered once for the whole check.
+
+    No task per question: the first asker awaits the shared cache itself and hands its answer
+    to the others through a future (shielded, so one waiter giving up cancels nothing).
+    """
 
     def __init__(self, shared: Querier) -> None:
         self.shared = shared
-        self._memo: dict[Key, asyncio.Task[Answer]] = {}
+        self._memo: dict[Key, Answer | asyncio.Future[Answer]] = {}
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = question_key(name, rdtype)
-        task = self._memo.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self.shared.query(*key))
-            self._memo[key] = task
-        return await asyncio.shield(task)
+        known = self._memo.get(key)
+        if isinstance(known, Answer):
+            return known
+        if known is not None:
+            return await asyncio.shield(known)
+        waiting: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._memo[key] = waiting
+        try:
+            answer = await self.shared.query(*key)
+        except BaseException as exc:
+            del self._memo[key]
+            if isinstance(exc, asyncio.CancelledError):
+                waiting.cancel()
+            else:
+                waiting.set_exception(exc)
+                waiting.exception()  # retrieved here: no "never retrieved" warning
+            raise
+        self._memo[key] = answer
+        waiting.set_result(answer)
+        return answer
 
     async def aclose(self) -> None:
         """Stop waiting for what is still in flight (after a deadline)."""
-        await _cancel(list(self._memo.values()))
+        for known in self._memo.values():
+            if isinstance(known, asyncio.Future) and not known.done():
+                known.cancel()
 
 
 async def _cancel(tasks: list[asyncio.Task[Answer]]) -> None:

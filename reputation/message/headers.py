@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 from reputation.knowledge import load_data
 from reputation.message.dkim import Signature
 from reputation.message.reading import Message
+from reputation.records import FlatRecord
 
 # RFC 5322 §3.6: fields that may occur at most once (Date and From exactly once).
 SINGLE_INSTANCE = (
@@ -42,7 +44,7 @@ class Requirement:
 
 
 @dataclass
-class HeaderCheck:
+class HeaderCheck(FlatRecord):
     id: str
     status: str  # pass / warn / fail / skip
     message: str
@@ -50,15 +52,7 @@ class HeaderCheck:
     sources: list[str] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "message": self.message,
-            "source": self.source,
-            "sources": list(self.sources),
-            "expected_replies": list(self.replies),
-        }
+    KEYS: ClassVar[Mapping[str, str]] = {"replies": "expected_replies"}
 
 
 @cache

@@ -17,7 +17,7 @@ import asyncio
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from reputation import facts
 from reputation.dns.resolver import Answer, Resolver, display_name
@@ -42,6 +42,7 @@ from reputation.protocols.spf_record import (
     is_spf_record,
     parse_record,
 )
+from reputation.records import FlatRecord
 
 MAX_LOOKUPS = 10
 MAX_VOID_LOOKUPS = 2
@@ -52,7 +53,7 @@ MAX_MX_NAMES = 10
 
 
 @dataclass(frozen=True)
-class SpfStep:
+class SpfStep(FlatRecord):
     """One step of an evaluation: a record read, a term tried, or why evaluation stopped."""
 
     depth: int  # 0 for the checked domain, +1 per include/redirect
@@ -66,20 +67,9 @@ class SpfStep:
     def line(self) -> str:
         return "  " * self.depth + self.text
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "depth": self.depth,
-            "domain": self.domain,
-            "text": self.text,
-            "term": self.term,
-            "record": self.record,
-            "result": self.result,
-            "note": self.note,
-        }
-
 
 @dataclass
-class SpfResult:
+class SpfResult(FlatRecord):
     result: SpfCode
     identity: str  # "mailfrom" or "helo"
     domain: str
@@ -102,17 +92,6 @@ class SpfResult:
 
     def lines(self) -> list[str]:
         return [step.line() for step in self.path]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "result": str(self.result),
-            "identity": self.identity,
-            "domain": self.domain,
-            "explanation": self.explanation,
-            "lookups": self.lookups,
-            "void_lookups": self.void_lookups,
-            "path": [step.to_dict() for step in self.path],
-        }
 
 
 def default_explanation(ip: IPAddress, domain: str) -> str:

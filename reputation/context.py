@@ -7,12 +7,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from publicsuffixlist import PublicSuffixList
 
+from reputation import compiled
 from reputation.dns.cache import Querier
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the RDAP lookup only
 from reputation.inputs import Domain, IPAddress
 
 DEFAULT_RDAP_URL = "https://rdap.org"
@@ -79,4 +82,8 @@ def organisational_domain(name: str) -> str:
 @cache
 def psl() -> PublicSuffixList:
     """The Public Suffix List bundled with publicsuffixlist: read once, never fetched."""
-    return PublicSuffixList()
+    import publicsuffixlist
+
+    package = Path(publicsuffixlist.__file__).parent
+    sources = [package / "__init__.py", package / "public_suffix_list.dat"]
+    return compiled.cached("psl", sources, PublicSuffixList)

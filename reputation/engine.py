@@ -14,11 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from reputation import blocklists, providers, remedies
+from reputation.bounds import bounded_check
 from reputation.checks import CHECKS, DESCRIPTIONS, static_ip
 from reputation.context import DEFAULT_RDAP_URL, Context, Options
 from reputation.dns.deadline import backstop
@@ -28,8 +27,7 @@ from reputation.inputs import (
     Domain,
     IPAddress,
     parse_ip,
-    parse_nameserver,
-    parse_selector,
+    parse_options,
     parse_spf_sender,
     spf_domain,
 )
@@ -44,6 +42,9 @@ from reputation.report import (
     Status,
     Target,
 )
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the RDAP lookup only
 
 # Independent lookups run concurrently, and a dependent one (PTR, then its name's address)
 # only follows an answer; this deadline is the backstop that keeps a whole check within
@@ -71,27 +72,20 @@ def make_options(
     env: Mapping[str, str] | None = None,
 ) -> Options:
     """Validated options; BadInput names the first value that cannot be used."""
-    parsed = [ns if isinstance(ns, tuple) else parse_nameserver(ns) for ns in nameservers]
-    timeout = float(timeout)
-    if not timeout > 0:
-        raise BadInput(f"invalid timeout {timeout!r}: must be more than 0 seconds")
-    for selector in dkim_selectors:
-        parse_selector(selector)
-    if not str(rdap_url).startswith(("https://", "http://")):
-        raise BadInput(f"invalid RDAP URL {rdap_url!r}: expected https://...")
-    return Options(
-        nameservers=parsed,
-        timeout=timeout,
-        rdap=rdap,
-        rdap_url=rdap_url,
-        rdap_transport=rdap_transport,
-        dkim_selectors=list(dkim_selectors),
-        providers=list(providers),
-        bulk=bulk,
-        blocklists_file=blocklists_file,
-        lists=list(lists),
-        env=env,
-    )
+    given = {
+        "nameservers": nameservers,
+        "timeout": timeout,
+        "rdap": rdap,
+        "rdap_url": rdap_url,
+        "rdap_transport": rdap_transport,
+        "dkim_selectors": dkim_selectors,
+        "providers": providers,
+        "bulk": bulk,
+        "blocklists_file": blocklists_file,
+        "lists": lists,
+        "env": env,
+    }
+    return Options(**parse_options(given))
 
 
 def requested_checks(names: Sequence[str] | None) -> frozenset[str]:
@@ -285,7 +279,7 @@ async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckRe
         )
     try:
         async with backstop(deadline):
-            return await module.run(ctx)
+            return bounded_check(await module.run(ctx))
     except TimeoutError:
         message = f"not completed within {deadline:g}s: DNS answers too slow"
     except Exception as exc:  # a defect in one check must not take the report down

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from reputation.bounds import MAX_RECORDS, first
 from reputation.context import Context
 from reputation.dns.cache import Querier
 from reputation.dns.resolver import Answer, display_name
@@ -22,6 +23,18 @@ def ptr_names(answer: Answer) -> list[str]:
     return [display_name(rd.target).lower() for rd in answer.rdata] if answer.ok else []
 
 
+def read_ptr_names(answer: Answer) -> tuple[list[str], int]:
+    """The PTR names a check reads (at most bounds.MAX_RECORDS) and how many it left unread."""
+    names, unread = first(ptr_names(answer), MAX_RECORDS)
+    return names, unread + answer.unread
+
+
+def record_evidence(answer: Answer, record: str) -> str:
+    """The evidence line of one record of an answer: the question and that record alone."""
+    chain = "".join(f" -> CNAME {target}" for target in answer.cnames)
+    return f"{answer.name} {answer.rdtype}{chain} -> {record}"
+
+
 async def addresses(resolver: Querier, name: str) -> tuple[Answer, Answer]:
     """A and AAAA of a name, asked together."""
     a, aaaa = await asyncio.gather(resolver.query(name, "A"), resolver.query(name, "AAAA"))
@@ -37,7 +50,7 @@ async def confirmed_ptr_names(
 ) -> tuple[Answer, list[Answer], list[str]]:
     """The PTR answer, the forward answer of each PTR name, and the names that resolve back to ip."""
     answer = await ptr(resolver, ip)
-    names = ptr_names(answer)
+    names, _ = read_ptr_names(answer)
     forward = list(await asyncio.gather(*(resolver.query(n, address_type(ip)) for n in names)))
     confirmed = [n for n, fwd in zip(names, forward, strict=True) if ip in ips_of(fwd)]
     return answer, forward, confirmed

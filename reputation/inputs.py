@@ -8,7 +8,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -42,7 +46,7 @@ class Domain:
 
 
 def parse_domain(text: str) -> Domain:
-    raw = text.strip()
+    raw = _text("domain", text).strip()
     if not raw:
         raise BadInput("invalid domain '': empty")
     if "@" in raw:
@@ -77,7 +81,7 @@ def parse_domain(text: str) -> Domain:
 
 
 def parse_ip(text: str) -> IPAddress:
-    raw = text.strip()
+    raw = _text("IP address", text).strip()
     if raw.startswith("[") and raw.endswith("]"):
         raw = raw[1:-1]
     try:
@@ -95,7 +99,7 @@ def parse_ip(text: str) -> IPAddress:
 def parse_selector(text: str, domain: str | None = None) -> str:
     """A DKIM selector: dot-separated labels (RFC 6376 §3.1), lower-cased; the whole name
     `sel._domainkey.domain` (of `domain`, or of any domain when None) gives `sel`."""
-    name = text.strip().lower().rstrip(".")
+    name = _text("DKIM selector", text).strip().lower().rstrip(".")
     if domain is not None:
         name = name.removesuffix(f"._domainkey.{domain}")
     name = name.removesuffix("._domainkey")
@@ -109,7 +113,7 @@ def parse_selector(text: str, domain: str | None = None) -> str:
 
 def parse_nameserver(text: str) -> tuple[str, int]:
     """HOST, HOST:PORT, V6, or [V6]:PORT -> (address, port)."""
-    raw = text.strip()
+    raw = _text("nameserver", text).strip()
     host, port = raw, DNS_PORT
     if raw.startswith("["):
         end = raw.find("]")
@@ -196,3 +200,186 @@ def _text(what: str, value: object) -> str:
     if not isinstance(value, str):
         raise BadInput(f"invalid {what} {value!r}: expected text, not {type(value).__name__}")
     return value
+
+
+# ---------------------------------------------------------------- HELO, timeout, URL, options
+
+# A DNS query that needs more than a minute will not be answered; a larger bound only hides a
+# typo (and `inf` would never end against a silent server).
+MAX_TIMEOUT = 60.0
+MIN_TIMEOUT = 0.01
+
+
+def parse_helo(text: object) -> str | None:
+    """The HELO/EHLO name as the server sends it, surrounding space dropped; None if not given.
+
+    Whether it is a good name is the helo_ptr check's to judge (and explain); only what cannot
+    be a greeting at all is refused here."""
+    if text is None:
+        return None
+    helo = _text("HELO", text).strip()
+    if not helo:
+        raise BadInput("invalid HELO '': empty (leave it out to assume the PTR name)")
+    if not _is_utf8(helo) or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in helo):
+        raise BadInput(f"invalid HELO {helo!r}: not a name a mail server can send (bad bytes)")
+    return helo
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8 on the command line
+        return False
+    return True
+
+
+def parse_timeout(value: object) -> float:
+    """Seconds each DNS query may take: a finite number from 0.01 to 60."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadInput(f"invalid timeout {value!r}: expected a number of seconds")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise BadInput(f"invalid timeout {value!r}: expected a number of seconds") from None
+    if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:  # NaN fails this too
+        raise BadInput(
+            f"invalid timeout {value!r}: must be from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} seconds"
+        )
+    return seconds
+
+
+def parse_rdap_url(value: object) -> str:
+    """An RDAP base URL the HTTP client can request: http(s)://host[:port][/path]."""
+    import httpx  # only when an RDAP URL is given: start-up time matters
+
+    text = _text("RDAP URL", value).strip()
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise BadInput(f"invalid RDAP URL {text!r}: {exc}") from None
+    if url.scheme not in ("https", "http") or not url.host:
+        raise BadInput(f"invalid RDAP URL {text!r}: expected https://host/...")
+    if url.query or url.fragment:
+        raise BadInput(f"invalid RDAP URL {text!r}: a base URL has no ?query or #fragment")
+    return text
+
+
+def parse_server(value: object) -> tuple[str, int]:
+    """A nameserver as text (HOST[:PORT], [V6]:PORT) or as a (host, port) tuple."""
+    if isinstance(value, str):
+        return parse_nameserver(value)
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise BadInput(f"invalid nameserver {value!r}: expected 'HOST[:PORT]' or (host, port)")
+    host, port = value
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise BadInput(f"invalid nameserver {value!r}: port {port!r} is not 1-65535")
+    address, _ = parse_nameserver(_text("nameserver host", host).strip("[]"))
+    return address, port
+
+
+def _texts(what: str, value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise BadInput(f"invalid {what} {value!r}: expected a list of strings")
+    return [_text(what, item) for item in value]
+
+
+def _flag(what: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise BadInput(f"invalid {what} {value!r}: expected True or False")
+    return value
+
+
+def parse_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The options of a check, each read by its one rule; BadInput names the first wrong one.
+
+    Keys are those of context.Options; the CLI and the Python API both come through here."""
+    readers: dict[str, Callable[[Any], Any]] = {
+        "nameservers": lambda v: [parse_server(ns) for ns in _list("nameservers", v)],
+        "timeout": parse_timeout,
+        "rdap": lambda v: _flag("rdap", v),
+        "rdap_url": parse_rdap_url,
+        "rdap_transport": _transport,
+        "dkim_selectors": lambda v: [parse_selector(s) for s in _texts("DKIM selectors", v)],
+        "providers": lambda v: _texts("providers", v),
+        "bulk": lambda v: _flag("bulk", v),
+        "blocklists_file": _path,
+        "lists": lambda v: _texts("lists", v),
+        "env": _env,
+    }
+    unknown = sorted(set(options) - set(readers))
+    if unknown:
+        raise BadInput(f"unknown option(s): {', '.join(unknown)}")
+    return {name: readers[name](value) for name, value in options.items()}
+
+
+def _list(what: str, value: object) -> list[object]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise BadInput(f"invalid {what} {value!r}: expected a list")
+    return list(value)
+
+
+def _transport(value: object) -> object:
+    import httpx
+
+    if value is not None and not isinstance(value, httpx.AsyncBaseTransport):
+        raise BadInput(f"invalid rdap_transport {value!r}: expected an httpx.AsyncBaseTransport")
+    return value
+
+
+def _path(value: object) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str | PathLike):
+        raise BadInput(f"invalid blocklists_file {value!r}: expected a path")
+    return Path(value)
+
+
+def _env(value: object) -> Mapping[str, str] | None:
+    if value is not None and not isinstance(value, Mapping):
+        raise BadInput(f"invalid env {value!r}: expected a mapping of names to strings")
+    return value
+
+
+# ---------------------------------------------------------------- TOML files users give
+
+MAX_TOML_BYTES = 4 * 1024 * 1024
+MAX_TOML_DEPTH = 32
+
+
+def toml_problem(text: str) -> str | None:
+    """Why a TOML document is too big or too deeply nested to read, or None.
+
+    tomllib recurses once per nested array or inline table: thousands of '[' end in a
+    RecursionError, not a message. Brackets inside strings and comments are skipped."""
+    if len(text) > MAX_TOML_BYTES:
+        return f"larger than {MAX_TOML_BYTES // (1024 * 1024)} MiB"
+    depth = deepest = 0
+    quote = ""
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\" and quote[0] == '"':
+                index += 1
+            elif text.startswith(quote, index):
+                index += len(quote) - 1
+                quote = ""
+        elif char == "#":
+            newline = text.find("\n", index)
+            index = len(text) if newline < 0 else newline
+        elif char in "\"'":
+            quote = char * 3 if text.startswith(char * 3, index) else char
+            index += len(quote) - 1
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        index += 1
+    if deepest > MAX_TOML_DEPTH:
+        return f"nested more than {MAX_TOML_DEPTH} levels deep"
+    return None

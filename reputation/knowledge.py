@@ -7,8 +7,10 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from reputation import compiled
 from reputation.inputs import IPAddress
 
 
@@ -28,9 +30,14 @@ class SpecialRange:
 
 @cache
 def load_data(filename: str) -> dict[str, Any]:
-    """A packaged data file, parsed once per process (callers only read it)."""
-    text = resources.files("reputation").joinpath("data", filename).read_text("utf-8")
-    return tomllib.loads(text)
+    """A packaged data file, parsed once per process (callers only read it), and kept parsed
+    in the user's cache between runs."""
+    packaged = resources.files("reputation").joinpath("data", filename)
+    return compiled.cached(
+        f"data-{filename}",
+        [Path(str(packaged))],
+        lambda: tomllib.loads(packaged.read_text("utf-8")),
+    )
 
 
 @cache

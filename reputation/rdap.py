@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 HOLD_STATUSES = frozenset({"client hold", "server hold"})
 
@@ -41,6 +43,8 @@ async def lookup(
 async def _fetch(
     url: str, timeout: float, transport: httpx.AsyncBaseTransport | None
 ) -> RdapRecord | RdapUnavailable:
+    import httpx  # only here: a run without RDAP never pays for loading it
+
     headers = {"Accept": "application/rdap+json, application/json"}
     try:
         async with httpx.AsyncClient(

@@ -18,17 +18,19 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from reputation import engine
 from reputation.blocklists import Catalog
 from reputation.context import DEFAULT_RDAP_URL, Context
 from reputation.dns.cache import DEFAULT_MAX_ENTRIES, AnswerCache, Querier
 from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
-from reputation.inputs import parse_domain, parse_ip, parse_selector
+from reputation.inputs import parse_domain, parse_helo, parse_ip, parse_options
 from reputation.report import Report
+from reputation.sanity import Sanity, distrusted, probe
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the RDAP lookup only
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,6 +86,7 @@ class Session:
         self.cache = AnswerCache(resolver, max_entries=cache_size)
         self.breaker = lists_breaker
         self._closed = False
+        self._sanity: dict[str, asyncio.Task[Sanity]] = {}  # per TLD, asked once per session
 
     async def __aenter__(self) -> Session:
         return self
@@ -99,6 +102,9 @@ class Session:
     async def aclose(self) -> None:
         """Cancel what is still in flight; the session cannot check after this."""
         self._closed = True
+        for task in self._sanity.values():
+            task.cancel()
+        await asyncio.gather(*self._sanity.values(), return_exceptions=True)
         await self.cache.aclose()
         if self._owned is not None:
             await self._owned.aclose()
@@ -122,20 +128,22 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("the session is closed")
-        target_domain, target_ip = parse_domain(domain), parse_ip(ip)
+        target_domain, target_ip, helo = parse_domain(domain), parse_ip(ip), parse_helo(helo)
         author = parse_domain(from_domain) if from_domain is not None else None
         requested = engine.requested_checks(checks)
-        for selector in dkim_selectors:
-            parse_selector(selector)
-        options = dataclasses.replace(self.options, dkim_selectors=list(dkim_selectors))
+        selectors = parse_options({"dkim_selectors": dkim_selectors})["dkim_selectors"]
+        options = dataclasses.replace(self.options, dkim_selectors=selectors)
         started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         clock = time.monotonic()
         run = self.cache.for_run()
         ctx = Context(target_domain, target_ip, helo, run, options, from_domain=author)
+        sanity = self._sanity_for(target_domain.ascii.rsplit(".", 1)[-1])
         try:
             gathered = await engine.gather(ctx, requested, self.lists, self.breaker)
+            checks = distrusted(gathered.checks, await asyncio.shield(sanity))
         finally:
             await run.aclose()
+        gathered = dataclasses.replace(gathered, checks=checks)
         return engine.assemble(
             engine.target_of(target_domain, target_ip, helo, gathered.assumed_helo, author),
             gathered,
@@ -144,6 +152,13 @@ class Session:
             started_at=started_at,
             duration_ms=round((time.monotonic() - clock) * 1000),
         )
+
+    def _sanity_for(self, tld: str) -> asyncio.Task[Sanity]:
+        """Can this resolver's "does not exist" be believed? Asked once per TLD and session."""
+        task = self._sanity.get(tld)
+        if task is None:
+            task = self._sanity[tld] = asyncio.ensure_future(probe(self.cache, tld))
+        return task
 
 
 async def check_async(

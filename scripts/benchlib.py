@@ -132,9 +132,17 @@ def _sender(world: BenchWorld, index: int, ip: str) -> Sender:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        return udp.getsockname()[1]
+    """A port free for both UDP and TCP on 127.0.0.1 (NSD binds both)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
 
 
 class Nsd:
@@ -151,6 +159,16 @@ class Nsd:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Nsd:
+        for _ in range(5):  # another process may take the port between choosing and binding
+            try:
+                return self._start()
+            except RuntimeError:
+                self.stop(remove=False)
+                self.port = free_port()
+                self.address = f"127.0.0.1:{self.port}"
+        return self._start()
+
+    def _start(self) -> Nsd:
         files = self.world.zone_files(self._dir)
         zones = "".join(f"zone:\n  name: {z}\n  zonefile: {p}\n" for z, p in files.items())
         conf = self._dir / "nsd.conf"
@@ -165,7 +183,7 @@ class Nsd:
             "remote-control:\n  control-enable: no\n" + zones
         )
         nsd = shutil.which("nsd") or "/usr/sbin/nsd"
-        self._process = subprocess.Popen([nsd, "-d", "-c", str(conf)], stderr=subprocess.PIPE)
+        self._process = subprocess.Popen([nsd, "-d", "-c", str(conf)], stderr=subprocess.DEVNULL)
         self._wait_until_answering()
         return self
 
@@ -181,7 +199,8 @@ class Nsd:
             for _ in range(150):
                 assert self._process is not None
                 if self._process.poll() is not None:
-                    raise RuntimeError(f"nsd exited: {self._process.stderr.read().decode()}")  # type: ignore[union-attr]
+                    log = self._dir / "nsd.log"
+                    raise RuntimeError(f"nsd exited: {log.read_text() if log.exists() else ''}")
                 udp.sendto(probe, ("127.0.0.1", self.port))
                 try:
                     udp.recv(512)
@@ -190,15 +209,16 @@ class Nsd:
                     time.sleep(0.1)
         raise RuntimeError("nsd did not answer within 15 s")
 
-    def stop(self) -> None:
-        if self._process is not None:
+    def stop(self, remove: bool = True) -> None:
+        if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
                 self._process.wait(5)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if remove:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> Nsd:
         return self.start()

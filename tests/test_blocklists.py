@@ -361,18 +361,20 @@ def test_interpret_several_codes_takes_the_most_serious(tmp_path: Path) -> None:
 
 def test_interpret_undocumented_codes(tmp_path: Path) -> None:
     documented = interpret(fake(tmp_path, "fake-ip"), a_answer("127.0.0.77"))
-    assert documented.status is ListingStatus.LISTED
-    assert (documented.meanings, documented.severity) == (("undocumented return code",), "info")
-    assert "127.0.0.77 is not a return code documented" in documented.detail
+    assert documented.status is ListingStatus.ERROR  # neither listed nor clean
+    assert documented.detail.startswith("undocumented answer 127.0.0.77")
     bare = interpret(fake(tmp_path, "fake-nocodes"), a_answer("127.0.0.77"))
     assert (bare.meanings, bare.severity) == (("return code not documented by the list",), "block")
 
 
 def test_interpret_bitmask_with_unknown_bit(tmp_path: Path) -> None:
     reading = interpret(fake(tmp_path, "fake-bits"), a_answer("127.0.0.22"))
-    assert reading.meanings == ("fake black", "fake grey", "unknown bit 16")
-    assert reading.severity == "block"
-    assert "bit 16 of 127.0.0.22 is not documented" in reading.detail
+    assert reading.status is ListingStatus.ERROR  # bit 16 is not documented: not a listing
+    assert reading.detail.startswith("undocumented answer 127.0.0.22")
+    assert interpret(fake(tmp_path, "fake-bits"), a_answer("127.0.0.6")).meanings == (
+        "fake black",
+        "fake grey",
+    )
     refused = interpret(fake(tmp_path, "fake-bits"), a_answer("127.0.0.1"))
     assert refused.status is ListingStatus.REFUSED
 
@@ -410,13 +412,18 @@ def test_zen_sbl_listing(lab_dns: LabDNS) -> None:
     [
         ("192.0.2.4", "XBL: exploited/infected host (botnet, proxy, malware)", "block"),
         ("192.0.2.10", "PBL: end-user/non-MTA range, entry maintained by the ISP", "policy"),
-        ("192.0.2.50", "undocumented return code", "info"),
     ],
 )
 def test_zen_codes(lab_dns: LabDNS, ip: str, meaning: str, severity: str) -> None:
     result = one(ask(lab_dns(WORLD), packaged("spamhaus-zen"), ip))
     assert result.status is ListingStatus.LISTED
     assert (result.meanings, result.severity) == ([meaning], severity)
+
+
+def test_zen_undocumented_code_is_an_error(lab_dns: LabDNS) -> None:
+    result = one(ask(lab_dns(WORLD), packaged("spamhaus-zen"), "192.0.2.50"))
+    assert result.status is ListingStatus.ERROR
+    assert result.detail.startswith("undocumented answer")
 
 
 def test_clean_ip_asks_no_txt(lab_dns: LabDNS) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import dns.name
 import pytest
 
 import reputation
@@ -80,3 +81,22 @@ def test_cli_and_library_read_sender_and_helo_alike(
     done = reputation_cli(*args, *(["--helo", helo] if helo else []), "--format", "json")
     assert done.returncode in (0, 1), done.stderr
     assert expected[0] in done.stdout and f'"domain": "{expected[2]}"' in done.stdout
+
+
+def test_thousands_of_unknown_dmarc_tags_make_a_handful_of_findings(lab_dns) -> None:
+    tags = "; ".join(f"x{i}=1" for i in range(1500))
+    record = f"v=DMARC1; p=reject; {tags}"
+    world = _dmarc_world("v=DMARC1; p=none")
+    world.records.pop(dns.name.from_text("_dmarc.badsp.net"))
+    world.add_txt("_dmarc.badsp.net", *[record[i : i + 255] for i in range(0, len(record), 255)])
+    server = lab_dns(world)
+    report = reputation.check(
+        "badsp.net", "81.2.69.142", "mail.clean.net", nameservers=[server.address], timeout=2,
+        rdap=False,
+    )  # fmt: skip
+    unknown = [f for f in report.check("dmarc").findings if f.code == "dmarc_unknown_tag"]
+    assert len(unknown) == 6
+    assert (
+        "1495 more unknown tags" in unknown[-1].message and "and 1490 more" in unknown[-1].message
+    )
+    assert report.check("dmarc").has("dmarc_policy_reject")  # the policy itself still reads

@@ -150,6 +150,11 @@ class Store:
         try:
             self.engine: Engine = sa.create_engine(url)
             self._upgrade()
+        except ModuleNotFoundError as exc:  # the PostgreSQL driver is an optional extra
+            raise BadInput(
+                f"cannot open the history database: {exc.name} is not installed "
+                "(pip install 'reputation[postgresql]')"
+            ) from None
         except (sa.exc.OperationalError, sa.exc.ArgumentError) as exc:
             raise BadInput(f"cannot open the history database: {_first_line(exc)}") from None
         self._pending: list[dict[str, Any]] = []

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import dns.exception
 import dns.name
 
+from reputation import compiled
 from reputation.blocklists.catalog import (
     ERROR_KINDS,
     LOOPBACK,
@@ -31,6 +32,7 @@ from reputation.blocklists.catalog import (
     IPv4Range,
 )
 from reputation.blocklists.names import is_ip, normal_name
+from reputation.inputs import toml_problem
 
 Answered = TypeVar("Answered", Code, ErrorCode)
 
@@ -47,15 +49,24 @@ def load_catalog(path: Path | None = None) -> Catalog:
         data = path.read_bytes()
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the catalog ({exc.strerror or exc})") from None
+    problem = toml_problem(data.decode("utf-8", errors="replace"))
+    if problem is not None:
+        raise CatalogError(f"{path}: not read: {problem}")
     return parse_catalog(data, str(path))
 
 
 @functools.cache
 def _default_catalog() -> Catalog:
+    """The packaged catalog, kept parsed in the user's cache between runs."""
     packaged = resources.files("reputation") / "blocklists.toml"
-    if packaged.is_file():
-        return parse_catalog(packaged.read_bytes(), str(packaged))
-    return load_catalog(Path(__file__).resolve().parents[2] / "blocklists.toml")
+    if not packaged.is_file():  # a source checkout: the catalog beside the package
+        packaged = Path(__file__).resolve().parents[2] / "blocklists.toml"  # type: ignore[assignment]
+    code = [Path(__file__), Path(__file__).with_name("catalog.py")]
+    return compiled.cached(
+        "catalog",
+        [Path(str(packaged)), *code],
+        lambda: parse_catalog(packaged.read_bytes(), str(packaged)),
+    )
 
 
 def parse_catalog(data: bytes, origin: str) -> Catalog:

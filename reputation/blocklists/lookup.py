@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from reputation.blocklists.catalog import Blocklist
 from reputation.blocklists.names import ascii_domain, point_name, query_name
 from reputation.blocklists.reading import LISTS_EVERYTHING, LOOKS_EMPTY, Reading, interpret
+from reputation.bounds import MAX_EVIDENCE_LINES, shorten
 from reputation.dns.cache import Querier
 from reputation.dns.resolver import Answer
 from reputation.inputs import IPAddress
@@ -171,9 +172,9 @@ def _result(
         codes=list(reading.codes),
         meanings=list(reading.meanings),
         severity=reading.severity,
-        txt=[redact(line) for line in txt or []],
+        txt=[shorten(redact(line)) for line in (txt or [])[:MAX_EVIDENCE_LINES]],
         removal_url=blocklist.removal_for(text),
-        detail=redact(reading.detail),
+        detail=shorten(redact(reading.detail)),
         list_id=blocklist.id,
         remedy=redact(reading.remedy),
     )

@@ -18,7 +18,8 @@ from reputation.report import ListingStatus
 LISTS_EVERYTHING = "lists everything"
 LOOKS_EMPTY = "list looks empty or dead"
 UNDOCUMENTED_NO_CODES = "return code not documented by the list"
-UNDOCUMENTED = "undocumented return code"
+RFC5782_NEGATIVE_VALUE = ipaddress.IPv4Address("127.0.0.1")
+BITMASK_FORM = ipaddress.IPv4Network("127.0.0.0/24")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,14 @@ def read_values(blocklist: Blocklist, values: Sequence[ipaddress.IPv4Address]) -
         if error is not None:
             status = ListingStatus.REFUSED if error.kind == "refused" else ListingStatus.ERROR
             return Reading(status, codes, detail=f"A {value}: {error.meaning}", remedy=error.remedy)
+    undocumented = next((v for v in values if not _documented(blocklist, v)), None)
+    if undocumented is not None:
+        detail = (
+            f"undocumented answer {undocumented}: not a return code {blocklist.name} documents,"
+            " so it is read as neither listed nor clean"
+        )
+        remedy = "re-run later; if it persists, look the address up on the list's site"
+        return Reading(ListingStatus.ERROR, codes, detail=detail, remedy=remedy)
     found = [hit for value in values for hit in _meanings(blocklist, value)]
     meanings = tuple(dict.fromkeys(meaning for meaning, _, _ in found))
     notes = [note for _, _, note in found if note]
@@ -96,36 +105,35 @@ def read_values(blocklist: Blocklist, values: Sequence[ipaddress.IPv4Address]) -
     )
 
 
+def _documented(blocklist: Blocklist, value: ipaddress.IPv4Address) -> bool:
+    """Is `value` an answer of the form the list documents?
+
+    A bitmask list answers 127.0.0.x with documented bits only; an exact list one of its codes.
+    127.0.0.1 is never a listing (RFC 5782 §5: it is the test point that must not be listed);
+    a list that documents no codes at all is believed for any other 127/8 answer.
+    """
+    if value == RFC5782_NEGATIVE_VALUE:
+        return False
+    if blocklist.match == "bitmask" and blocklist.bits:
+        octet = value.packed[3]
+        bits = [1 << n for n in range(8) if octet & (1 << n)]
+        in_form = value in BITMASK_FORM and octet != 0
+        return in_form and all(blocklist.bit_for(bit) is not None for bit in bits)
+    if blocklist.codes or blocklist.bits:
+        return blocklist.code_for(value) is not None
+    return True
+
+
 def _meanings(blocklist: Blocklist, value: ipaddress.IPv4Address) -> list[tuple[str, str, str]]:
-    """(meaning, severity, note) for one listing value; a note says what was not documented."""
-    if blocklist.match == "bitmask":
-        return _bit_meanings(blocklist, value)
+    """(meaning, severity, note) for one documented listing value (see _documented)."""
+    if blocklist.match == "bitmask" and blocklist.bits:
+        octet = value.packed[3]
+        found = [blocklist.bit_for(1 << n) for n in range(8) if octet & (1 << n)]
+        return [(bit.meaning, bit.severity, "") for bit in found if bit is not None]
     code = blocklist.code_for(value)
     if code is not None:
         return [(code.meaning, code.severity, "")]
-    return [_undocumented(blocklist, value)]
-
-
-def _bit_meanings(blocklist: Blocklist, value: ipaddress.IPv4Address) -> list[tuple[str, str, str]]:
-    octet = value.packed[3]
-    if octet == 0:
-        return [_undocumented(blocklist, value)]
-    found: list[tuple[str, str, str]] = []
-    for bit in (1 << n for n in range(8)):
-        if not octet & bit:
-            continue
-        entry = blocklist.bit_for(bit)
-        if entry is not None:
-            found.append((entry.meaning, entry.severity, ""))
-        else:
-            found.append((f"unknown bit {bit}", "info", f"bit {bit} of {value} is not documented"))
-    return found
-
-
-def _undocumented(blocklist: Blocklist, value: ipaddress.IPv4Address) -> tuple[str, str, str]:
-    if not blocklist.codes and not blocklist.bits:
-        return (UNDOCUMENTED_NO_CODES, "block", "the list documents no return codes")
-    return (UNDOCUMENTED, "info", f"{value} is not a return code documented for this list")
+    return [(UNDOCUMENTED_NO_CODES, "block", "the list documents no return codes")]
 
 
 def most_serious(severities: Iterable[str]) -> str:

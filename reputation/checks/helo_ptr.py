@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reputation import facts
+from reputation.bounds import more
 from reputation.checks.descriptor import Check
 from reputation.context import Context
 from reputation.dns.cache import Querier
@@ -89,16 +90,22 @@ def _ptr_findings(
                 "ptr_unverified", f"could not look up the PTR of {ip}", [answer.evidence()]
             )
         ]
-    names = facts.ptr_names(answer)
+    names, unread = facts.read_ptr_names(answer)
     if not names:
         return [CHECK.finding("ptr_missing", f"{ip} has no PTR record", [answer.evidence()])]
     findings: list[Finding] = []
     if len(names) > 1:
+        count = len(names) + unread
+        read = (
+            f"; the first {len(names)} are checked, {more(unread)} are not read" if unread else ""
+        )
         findings.append(
-            CHECK.finding("ptr_multiple", f"{ip} has {len(names)} PTR records", [answer.evidence()])
+            CHECK.finding(
+                "ptr_multiple", f"{ip} has {count} PTR records{read}", [answer.evidence()]
+            )
         )
     for name, fwd in zip(names, forward, strict=True):
-        evidence = [answer.evidence(), fwd.evidence()]
+        evidence = [facts.record_evidence(answer, f"{name}."), fwd.evidence()]
         if name in confirmed:
             findings.append(
                 CHECK.finding(

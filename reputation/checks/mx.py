@@ -139,6 +139,15 @@ async def _judge_target(ctx: Context, target: str) -> Finding:
             return CHECK.finding("mx_unverified", f"could not resolve MX host {target}", evidence)
         return CHECK.finding("mx_unresolvable", f"MX host {target} does not resolve", evidence)
     public = [ip for ip in addresses if special_range(ip) is None]
+    if not public and (a.unverified or aaaa.unverified):
+        # The failed lookup might hold the public address: nothing is decided.
+        return Finding(
+            Status.ERROR,
+            f"MX host {target} has only non-public addresses so far "
+            f"({', '.join(map(str, addresses))}), and its other address lookup failed",
+            evidence,
+            "mx_unverified",
+        )
     if not public:
         return CHECK.finding(
             "mx_unresolvable",

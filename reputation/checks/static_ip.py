@@ -76,8 +76,9 @@ async def run(ctx: Context) -> CheckResult:
                 "ptr_absent", "no PTR name to judge static or dynamic by", [answer.evidence()]
             )
         )
-    for name in facts.ptr_names(answer):
-        findings.append(judge_ptr_name(name, ctx.ip, answer.evidence()))
+    names, _ = facts.read_ptr_names(answer)
+    for name in names:
+        findings.append(judge_ptr_name(name, ctx.ip, facts.record_evidence(answer, f"{name}.")))
     return _result(_summary(findings), findings)
 
 

@@ -25,6 +25,7 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
+    _never_fail_on_encoding()
     command = typer.main.get_command(app)
     args = sys.argv[1:] or ["--help"]
     try:
@@ -35,3 +36,12 @@ def main() -> None:
     except typer.Abort:
         sys.exit(130)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _never_fail_on_encoding() -> None:
+    """A character the terminal cannot show is escaped (\\xff), never a traceback: reports quote
+    DNS data and names as typed, whatever the locale or PYTHONIOENCODING."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")

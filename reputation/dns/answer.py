@@ -23,6 +23,9 @@ class Outcome(StrEnum):
     ERROR = "error"
 
 
+# Records quoted in one evidence line; the rest are counted (see reputation.bounds).
+EVIDENCE_RECORDS = 10
+
 UNVERIFIED = frozenset({Outcome.TIMEOUT, Outcome.SERVFAIL, Outcome.REFUSED, Outcome.ERROR})
 
 _OUTCOME_WORDS = {
@@ -51,6 +54,7 @@ class Answer:
     cnames: tuple[str, ...] = ()
     detail: str = ""
     ttl: int | None = None
+    unread: int = 0  # records of the answer beyond those parsed (see wire.MAX_RECORDS_READ)
 
     @property
     def ok(self) -> bool:
@@ -74,7 +78,11 @@ class Answer:
         """One line a person can read: the question and what came back."""
         chain = "".join(f" -> CNAME {target}" for target in self.cnames)
         if self.ok:
-            return f"{self.name} {self.rdtype}{chain} -> {', '.join(self.records)}"
+            shown = [record_text(rd) for rd in self.rdata[:EVIDENCE_RECORDS]]
+            left = len(self.rdata) + self.unread - len(shown)
+            if left:  # one legal answer may hold thousands
+                shown.append(f"and {left} more records")
+            return f"{self.name} {self.rdtype}{chain} -> {', '.join(shown)}"
         words = _OUTCOME_WORDS[self.outcome]
         if self.detail:
             words = f"{words}: {self.detail}"

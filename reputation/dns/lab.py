@@ -173,7 +173,7 @@ class LabWorld:
                 return response
             node = self._node(name)
             if node is None:
-                if not self._has_descendant(name):
+                if not self._has_descendant(name) and name != dns.name.root:  # root exists
                     response.set_rcode(dns.rcode.NXDOMAIN)
                 return response
             if rdtype in node or (rdtype == dns.rdatatype.ANY and node):

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import dns.rdatatype
-import dns.resolver
 
 from reputation.dns import wire
 from reputation.dns.answer import UNVERIFIED, Answer, Outcome, display_name, record_text
-from reputation.dns.transport import Exchange, Server, Transport, Trouble
+from reputation.dns.transport import Exchange, Server, Transport, Trouble, attempt_plan
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -41,6 +40,8 @@ class NoNameserverError(Exception):
 
 
 def system_nameservers() -> list[tuple[str, int]]:
+    import dns.resolver  # heavy, and only needed to read the system's configuration
+
     try:
         configured = dns.resolver.Resolver(configure=True)
     except dns.resolver.NoResolverConfiguration as exc:
@@ -74,6 +75,7 @@ class Resolver:
     def __post_init__(self) -> None:
         if not self.nameservers:
             self.nameservers = system_nameservers()
+        self._plan = attempt_plan(self.nameservers)
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = (display_name(name).lower(), rdtype.upper())
@@ -95,7 +97,7 @@ class Resolver:
             return Answer(name, rdtype, Outcome.ERROR, detail=f"not a valid DNS name ({exc})")
         transport = Transport.running()
         exchange = Exchange(
-            transport, self.nameservers, question, self.timeout, self._finish, (key, qtype)
+            transport, self._plan, question, self.timeout, self._finish, (key, qtype)
         )
         transport.submit(exchange)
         return exchange

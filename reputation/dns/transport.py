@@ -89,6 +89,7 @@ class Transport:
         self._sockets: dict[int, list[_Socket]] = {}
         self._all: list[_Socket] = []
         self._pumping = False
+        self._pump_due = False
         self._outbox: list[tuple[_Socket, bytes, Server]] = []
         self.replies = 0  # replies taken so far: tells a busy process from a silent network
         self.closed = False
@@ -117,10 +118,15 @@ class Transport:
         self._pump()
 
     def release(self) -> None:
+        """A slot is free. The next question starts on the next loop iteration, so a run's
+        cancelled questions all leave the queue before any of them would be started."""
         self.in_flight -= 1
-        self._pump()
+        if self.waiting and not self._pump_due:
+            self._pump_due = True
+            self.loop.call_soon(self._pump)
 
     def _pump(self) -> None:
+        self._pump_due = False
         if self._pumping:  # an exchange finishing while it starts: the outer loop goes on
             return
         self._pumping = True
@@ -238,6 +244,12 @@ def _close_with_loop(transport: Transport) -> None:
         keeper.asend(None).send(None)
 
 
+def attempt_plan(servers: Sequence[Server]) -> tuple[Server, ...]:
+    """Each server is asked twice, the attempts staggered over the timeout; every attempt may
+    be answered until the deadline, so a slow answer still counts."""
+    return tuple(servers) * 2
+
+
 def family_of(host: str) -> int:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -295,7 +307,7 @@ class Exchange:
     def __init__(
         self,
         transport: Transport,
-        servers: Sequence[Server],
+        plan: tuple[Server, ...],
         question: bytes,
         timeout: float,
         finish: Finish,
@@ -307,9 +319,7 @@ class Exchange:
         self.finish = finish
         self.context = context
         self.waiters: list[asyncio.Future[object]] = []
-        # Each server is asked twice, the attempts staggered over the timeout; every attempt
-        # may be answered until the deadline, so a slow answer still counts.
-        self.plan = list(servers) * 2
+        self.plan = plan  # see attempt_plan()
         self.stagger = timeout / len(self.plan)
         self.next = 0
         self.deadline = 0.0  # set when the first packet leaves

@@ -26,6 +26,9 @@ CLASS_IN = 1
 TYPE_CNAME, TYPE_SOA, TYPE_NS = 5, 6, 2
 EDNS_PAYLOAD = 1232  # the DNS flag day 2020 size: no IP fragmentation
 MAX_CHAIN = 16  # CNAMEs followed within one answer, as dnspython
+# Records of one answer parsed; the rest are only counted. Far above every limit a check applies
+# (SPF's 10 MX or PTR names, RFC 7208 §4.6.4), far below what 64 KB can hold (thousands).
+MAX_RECORDS_READ = 100
 _OPT = b"\x00" + RECORD.pack(41, EDNS_PAYLOAD, 0, 0)
 # A server that could not parse the question may answer these without one (RFC 1035 4.1.1).
 _QUESTIONLESS_RCODES = frozenset({FORMERR, SERVFAIL, NOTIMP, REFUSED})
@@ -111,10 +114,14 @@ def _read(name: str, rdtype: str, qtype: int, reply: bytes) -> Answer:
     if nxdomain and found:
         raise WireError("NXDOMAIN with an answer")
     if found:
+        read = found[:MAX_RECORDS_READ]  # parsing is CPU on the event loop: bounded
         rdata = dict.fromkeys(
-            dns.rdata.from_wire(dns.rdataclass.IN, qtype, reply, r.offset, r.length) for r in found
+            dns.rdata.from_wire(dns.rdataclass.IN, qtype, reply, r.offset, r.length) for r in read
         )
-        return Answer(name, rdtype, Outcome.ANSWER, tuple(rdata), cnames, ttl=min(ttls))
+        unread = len(found) - len(read)
+        return Answer(
+            name, rdtype, Outcome.ANSWER, tuple(rdata), cnames, ttl=min(ttls), unread=unread
+        )
     authority, _ = _records(reply, offset, nscount)
     ttls.extend(_negative_ttl(reply, authority, current))
     ttl = min(ttls) if ttls else None

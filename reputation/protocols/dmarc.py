@@ -16,6 +16,9 @@ from typing import Literal
 from urllib.parse import unquote
 
 POLICIES = ("none", "quarantine", "reject")
+# Unknown tags named one by one; the rest are counted in one problem, so a record of
+# thousands of tags still makes a short report.
+MAX_UNKNOWN_TAGS_NAMED = 5
 MAX_RI = 2**32 - 1
 
 _WSP = " \t\r\n"
@@ -350,15 +353,27 @@ def _version_problems(tags: list[tuple[str, str]]) -> list[Problem]:
 
 def _tag_problems(tags: list[tuple[str, str]]) -> list[Problem]:
     problems: list[Problem] = []
+    unknown: list[str] = []
     for name, value in tags[1:]:
         checker = _CHECKERS.get(name)
         if checker is not None:
             problems += checker(name, value)
-        elif name == "v":
-            continue  # only reachable when v is not first: reported by _version_problems
-        else:
-            problems.append(_unknown_tag(name))
+        elif name != "v":  # a v not first is reported by _version_problems
+            unknown.append(name)
+    problems += [_unknown_tag(name) for name in unknown[:MAX_UNKNOWN_TAGS_NAMED]]
+    if len(unknown) > MAX_UNKNOWN_TAGS_NAMED:
+        problems.append(_more_unknown_tags(unknown[MAX_UNKNOWN_TAGS_NAMED:]))
     return problems
+
+
+def _more_unknown_tags(names: list[str]) -> Problem:
+    shown = ", ".join(repr(name) for name in names[:MAX_UNKNOWN_TAGS_NAMED])
+    more = len(names) - MAX_UNKNOWN_TAGS_NAMED
+    tail = f" and {more} more" if more > 0 else ""
+    return _warning(
+        "dmarc_unknown_tag",
+        f"{len(names)} more unknown tags ({shown}{tail}) are ignored by receivers (RFC 7489 §6.3)",
+    )
 
 
 def _unknown_tag(name: str) -> Problem:

@@ -106,8 +106,13 @@ def _reverse(ip: str) -> str:
 
 
 def _listing_code(blocklist: blocklists.Blocklist) -> str:
+    # 127.0.0.1 is never read as a listing (RFC 5782 §5), even where a list documents it.
     for code in blocklist.codes:
-        if code.low == code.high and blocklist.error_for(code.low) is None:
+        if (
+            code.low == code.high
+            and blocklist.error_for(code.low) is None
+            and str(code.low) != "127.0.0.1"
+        ):
             return str(code.low)
     return "127.0.0.2"
 

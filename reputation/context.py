@@ -16,9 +16,8 @@ from reputation.dns.cache import Querier
 
 if TYPE_CHECKING:
     import httpx  # loaded by the RDAP lookup only
-from reputation.inputs import Domain, IPAddress
+from reputation.inputs import DEFAULT_RDAP_URL, Domain, IPAddress
 
-DEFAULT_RDAP_URL = "https://rdap.org"
 T = TypeVar("T")
 
 

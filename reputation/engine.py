@@ -161,6 +161,41 @@ async def gather(
     return Gathered(checks, listings, requested, assumed)
 
 
+async def not_started(
+    ctx: Context, requested: frozenset[str], lists: Sequence[blocklists.Blocklist], why: str
+) -> Gathered:
+    """Every requested check and list `error` for `why`, without a DNS question."""
+    modules = [module for module in CHECKS if module.ID in requested]
+    queried = lists if BLOCKLISTS in requested else []
+    listings = await run_blocklists(ctx, queried, _AskNothing(why))
+    by_id = {module.ID: incomplete(module.ID, why) for module in modules}
+    checks = [by_id.get(module.ID) or not_requested(module.ID) for module in CHECKS]
+    return Gathered(checks, listings, requested, None)
+
+
+class _AskNothing:
+    """A breaker that lets no list be asked."""
+
+    def __init__(self, why: str) -> None:
+        self._why = why
+
+    def allows(self, zone: str) -> bool:
+        return False
+
+    def why(self, zone: str) -> str:
+        return self._why
+
+    def record(self, zone: str, failed: bool, detail: str = "") -> None:
+        pass
+
+
+def incomplete(check_id: str, message: str) -> CheckResult:
+    finding = Finding(Status.ERROR, message, [], "check_incomplete")
+    return CheckResult(
+        check_id, Status.ERROR, message, [finding], "Re-run; if it persists, report it."
+    )
+
+
 def not_requested(check_id: str) -> CheckResult:
     return CheckResult(
         check_id,
@@ -311,10 +346,7 @@ async def _run_one(module: ModuleType, ctx: Context, deadline: float) -> CheckRe
         message = f"not completed within {deadline:g}s: DNS answers too slow"
     except Exception as exc:  # a defect in one check must not take the report down
         message = f"internal error: {type(exc).__name__}: {exc}"
-    finding = Finding(Status.ERROR, message, [], "check_incomplete")
-    return CheckResult(
-        module.ID, Status.ERROR, message, [finding], "Re-run; if it persists, report it."
-    )
+    return incomplete(module.ID, message)
 
 
 def list_health(

@@ -19,6 +19,8 @@ import dns.name
 
 from reputation.dns.resolver import DNS_PORT
 
+DEFAULT_RDAP_URL = "https://rdap.org"  # redirects to the registry that holds the domain
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -250,9 +252,11 @@ def parse_timeout(value: object) -> float:
 
 def parse_rdap_url(value: object) -> str:
     """An RDAP base URL the HTTP client can request: http(s)://host[:port][/path]."""
-    import httpx  # only when an RDAP URL is given: start-up time matters
-
     text = _text("RDAP URL", value).strip()
+    if text == DEFAULT_RDAP_URL:
+        return text  # known good: no need to load the HTTP client to parse it
+    import httpx  # only when another RDAP URL is given: start-up time matters
+
     try:
         url = httpx.URL(text)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
@@ -323,9 +327,11 @@ def _list(what: str, value: object) -> list[object]:
 
 
 def _transport(value: object) -> object:
+    if value is None:
+        return None
     import httpx
 
-    if value is not None and not isinstance(value, httpx.AsyncBaseTransport):
+    if not isinstance(value, httpx.AsyncBaseTransport):
         raise BadInput(f"invalid rdap_transport {value!r}: expected an httpx.AsyncBaseTransport")
     return value
 

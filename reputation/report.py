@@ -8,10 +8,11 @@ compared: `Report.from_dict(report.to_dict()) == report`. Reports are frozen onc
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
 from typing import Any, ClassVar, Self
+
+from reputation.records import FlatRecord, read_fields
 
 SCHEMA = "reputation/report/v1"
 
@@ -77,7 +78,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CheckResult(FlatRecord):
     id: str
     status: Status
     summary: str
@@ -100,15 +101,6 @@ class CheckResult:
     def has(self, code: str) -> bool:
         return any(f.code == code for f in self.findings)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": str(self.status),
-            "summary": self.summary,
-            "findings": [f.to_dict() for f in self.findings],
-            "remedy": self.remedy,
-        }
-
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
         return cls(
@@ -120,44 +112,12 @@ class CheckResult:
         )
 
 
-class _Flat:
-    """A record whose JSON is its fields in declaration order (KEYS: field -> JSON key where
-    they differ), enums as text."""
-
-    KEYS: ClassVar[Mapping[str, str]] = {}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Its fields in declaration order, enums as text, lists copied."""
-        return {key: _plain(getattr(self, name)) for name, key in _json_keys(type(self))}
+class _Flat(FlatRecord):
+    """A flat record that reads back from its JSON as well."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        return cls(**_unflat(cls, data, cls.KEYS))
-
-
-@cache
-def _json_keys(cls: type[_Flat]) -> tuple[tuple[str, str], ...]:
-    """(field, JSON key) of a flat record class in declaration order, worked out once."""
-    return tuple((f.name, cls.KEYS.get(f.name, f.name)) for f in fields(cls))  # type: ignore[arg-type]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, StrEnum):
-        return str(value)
-    return list(value) if isinstance(value, list) else value
-
-
-def _unflat(cls: Any, data: Mapping[str, Any], keys: Mapping[str, str] | None = None) -> dict:
-    """The fields of a flat record read back; a field added later may be missing (default)."""
-    keys = keys or {}
-    read: dict[str, Any] = {}
-    for f in fields(cls):
-        key = keys.get(f.name, f.name)
-        if key in data:
-            read[f.name] = _plain(data[key])
-        elif f.default is MISSING and f.default_factory is MISSING:
-            raise KeyError(key)
-    return read
+        return cls(**read_fields(cls, data, cls.KEYS))
 
 
 class ListingStatus(StrEnum):
@@ -188,7 +148,7 @@ class BlocklistResult(_Flat):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BlocklistResult:
-        read = _unflat(cls, data, cls.KEYS)
+        read = read_fields(cls, data, cls.KEYS)
         return cls(**{**read, "status": ListingStatus(read["status"])})
 
 
@@ -204,21 +164,12 @@ class ProviderReason(_Flat):
 
 
 @dataclass(frozen=True)
-class ProviderVerdict:
+class ProviderVerdict(FlatRecord):
     id: str
     name: str
     verdict: str  # reject / defer / junk / accept / unknown
     reasons: list[ProviderReason] = field(default_factory=list)
     unknown_because: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "verdict": self.verdict,
-            "reasons": [r.to_dict() for r in self.reasons],
-            "unknown_because": list(self.unknown_because),
-        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProviderVerdict:

@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import functools
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +23,18 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from reputation import engine
 from reputation.blocklists import Catalog, TestPoints
-from reputation.context import DEFAULT_RDAP_URL, Context
+from reputation.context import DEFAULT_RDAP_URL, Context, Options
 from reputation.dns.cache import DEFAULT_MAX_ENTRIES, AnswerCache, Querier
+from reputation.dns.deadline import backstop
 from reputation.dns.resolver import DEFAULT_TIMEOUT, Resolver
-from reputation.inputs import Domain, parse_domain, parse_helo, parse_ip, parse_options
+from reputation.inputs import (
+    Domain,
+    IPAddress,
+    parse_domain,
+    parse_helo,
+    parse_ip,
+    parse_options,
+)
 from reputation.report import Report
 from reputation.sanity import Sanity, distrusted, probe
 
@@ -140,6 +149,32 @@ class Session:
         if dkim_selectors:
             selectors = parse_options({"dkim_selectors": dkim_selectors})["dkim_selectors"]
             options = dataclasses.replace(self.options, dkim_selectors=selectors)
+        gate = _admission()
+        deadline = options.timeout * engine.DEADLINE_FACTOR
+        try:
+            # Waiting for a turn counts against the deadline only while no DNS answers arrive.
+            async with backstop(deadline):
+                await gate.acquire()
+        except TimeoutError:
+            why = f"not started within {deadline:g}s: no DNS answer came while it waited its turn"
+            return await self._check(
+                target_domain, target_ip, helo, requested, options, author, not_started=why
+            )
+        try:
+            return await self._check(target_domain, target_ip, helo, requested, options, author)
+        finally:
+            gate.release()
+
+    async def _check(
+        self,
+        target_domain: Domain,
+        target_ip: IPAddress,
+        helo: str | None,
+        requested: frozenset[str],
+        options: Options,
+        author: Domain | None,
+        not_started: str | None = None,
+    ) -> Report:
         started_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         clock = time.monotonic()
         run = self.cache.for_run()
@@ -147,16 +182,19 @@ class Session:
         # Only the checks read what the probe judges: a listing scan does not need it.
         probed = requested != {engine.BLOCKLISTS}
         sanity = self._sanity_for(target_domain.ascii.rsplit(".", 1)[-1]) if probed else None
-        try:
-            gathered = await engine.gather(
-                ctx, requested, self.lists, self.breaker, shared=self.cache, points=self.points
-            )
-            checks = gathered.checks
-            if sanity is not None:
-                checks = distrusted(checks, await asyncio.shield(sanity))
-        finally:
-            await run.aclose()
-        gathered = dataclasses.replace(gathered, checks=checks)
+        if not_started is not None:
+            gathered = await engine.not_started(ctx, requested, self.lists, not_started)
+        else:
+            try:
+                gathered = await engine.gather(
+                    ctx, requested, self.lists, self.breaker, shared=self.cache, points=self.points
+                )
+                checks = gathered.checks
+                if sanity is not None:
+                    checks = distrusted(checks, await asyncio.shield(sanity))
+            finally:
+                await run.aclose()
+            gathered = dataclasses.replace(gathered, checks=checks)
         return engine.assemble(
             engine.target_of(target_domain, target_ip, helo, gathered.assumed_helo, author),
             gathered,
@@ -240,3 +278,21 @@ def _synchronous(coroutine: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, 
 
 
 check = _synchronous(check_async)
+
+
+# Checks gathering at once in one event loop; more wait their turn before they start (and
+# before their deadline starts). A thousand checks started together then hold a thousand small
+# waits, not a thousand sets of questions queued behind the in-flight limit: memory stays
+# bounded, and the DNS engine is kept just as busy.
+CHECKS_AT_ONCE = 64
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _admission() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(CHECKS_AT_ONCE)
+    return gate

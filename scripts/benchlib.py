@@ -106,11 +106,13 @@ def _reverse(ip: str) -> str:
 
 
 def _listing_code(blocklist: blocklists.Blocklist) -> str:
-    # 127.0.0.1 is never read as a listing (RFC 5782 §5: the point that must not be listed),
-    # even where a list documents it as a code.
+    # 127.0.0.1 is never read as a listing (RFC 5782 §5), even where a list documents it.
     for code in blocklist.codes:
-        single = code.low == code.high and str(code.low) != "127.0.0.1"
-        if single and blocklist.error_for(code.low) is None:
+        if (
+            code.low == code.high
+            and blocklist.error_for(code.low) is None
+            and str(code.low) != "127.0.0.1"
+        ):
             return str(code.low)
     return "127.0.0.2"
 

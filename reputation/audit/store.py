@@ -42,14 +42,22 @@ runs = sa.Table(
     sa.Column("host", sa.String(255)),  # since schema 2: which machine ran the shard
 )
 
+
+def _per_target() -> list[sa.Column[Any]]:
+    """The columns every per-target row starts with: its run and which target it is about."""
+    return [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+        sa.Column("target_key", sa.String(600), nullable=False),
+        sa.Column("domain", sa.String(255), nullable=False),
+        sa.Column("ip", sa.String(64), nullable=False),
+    ]
+
+
 results = sa.Table(
     "results",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
-    sa.Column("target_key", sa.String(600), nullable=False),
-    sa.Column("domain", sa.String(255), nullable=False),
-    sa.Column("ip", sa.String(64), nullable=False),
+    *_per_target(),
     sa.Column("helo", sa.String(255)),
     sa.Column("tags", sa.String(255), nullable=False),
     sa.Column("verdict", sa.String(16), nullable=False),
@@ -63,11 +71,7 @@ results = sa.Table(
 changes = sa.Table(
     "changes",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
-    sa.Column("target_key", sa.String(600), nullable=False),
-    sa.Column("domain", sa.String(255), nullable=False),
-    sa.Column("ip", sa.String(64), nullable=False),
+    *_per_target(),
     sa.Column("kind", sa.String(16), nullable=False),  # see changes.KINDS
     sa.Column("subject", sa.String(255), nullable=False),
     sa.Column("old", sa.String(64), nullable=False),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from reputation.records import FlatRecord
 
 
 @dataclass
-class Failure:
+class Failure(FlatRecord):
     address: str
     action: str = ""
     status: str = ""
@@ -26,28 +28,11 @@ class Failure:
     command: str = ""
     checks_needed: list[str] = field(default_factory=list)  # for --check; not in the JSON
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "action": self.action,
-            "status": self.status,
-            "reply_code": self.reply_code,
-            "remote_mta": self.remote_mta,
-            "diagnostic": self.diagnostic,
-            "reason": self.reason,
-            "blocklist": self.blocklist,
-            "provider": self.provider,
-            "rule": self.rule,
-            "side": self.side,
-            "check": self.check,
-            "remedy": self.remedy,
-            "still_holds": self.still_holds,
-            "finding": self.finding,
-        }
+    OMIT: ClassVar[frozenset[str]] = frozenset({"command", "checks_needed"})
 
 
 @dataclass
-class Sender:
+class Sender(FlatRecord):
     """Who sent the message that bounced, as far as the bounce tells."""
 
     domain: str = ""
@@ -77,12 +62,7 @@ class Analysis:
             "kind": self.kind,
             "error": self.error,
             "mta": self.mta,
-            "sender": {
-                "domain": self.sender.domain,
-                "ip": self.sender.ip,
-                "ip_source": self.sender.ip_source,
-                "helo": self.sender.helo,
-            },
+            "sender": self.sender.to_dict(),
             "notes": self.notes,
             "recipients": [r.to_dict() for r in self.recipients],
         }

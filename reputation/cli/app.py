@@ -36,6 +36,27 @@ BlocklistsOption = Annotated[
     Path | None,
     typer.Option("--blocklists", help="A blocklist catalog to use instead of the installed one."),
 ]
+ListsOption = Annotated[
+    str | None,
+    typer.Option("--lists", help="Query only these blocklists (ids or zones, comma-separated)."),
+]
+NoRdapOption = Annotated[
+    bool, typer.Option("--no-rdap", help="Skip the registration (RDAP) lookup.")
+]
+RdapUrlOption = Annotated[
+    str, typer.Option("--rdap-url", help="RDAP service to ask for registration data.")
+]
+ProviderOption = Annotated[
+    str | None,
+    typer.Option("--provider", help="Predict only these providers, e.g. gmail,outlook."),
+]
+BulkOption = Annotated[
+    bool,
+    typer.Option(
+        "--bulk",
+        help="Also apply the bulk-sender rules and requirements (e.g. over 5,000 a day to Gmail).",
+    ),
+]
 
 
 def bad_input(message: str) -> typer.Exit:

@@ -9,7 +9,9 @@ import typer
 
 from reputation.cli.app import (
     BlocklistsOption,
+    ListsOption,
     NameserverOption,
+    NoRdapOption,
     TimeoutOption,
     app,
     bad_input,
@@ -77,14 +79,9 @@ def audit(
         str | None,
         typer.Option("--shard", help="K/N: check only this host's deterministic 1/N share."),
     ] = None,
-    no_rdap: Annotated[
-        bool, typer.Option("--no-rdap", help="Skip the registration (RDAP) lookups.")
-    ] = False,
+    no_rdap: NoRdapOption = False,
     blocklists_file: BlocklistsOption = None,
-    lists: Annotated[
-        str | None,
-        typer.Option("--lists", help="Query only these blocklists (ids or zones)."),
-    ] = None,
+    lists: ListsOption = None,
 ) -> None:
     """Check many senders in one run, store it, and show what changed since the last one."""
     from reputation.audit import command

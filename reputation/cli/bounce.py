@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from reputation.cli.app import FormatOption, NameserverOption, TimeoutOption, app, bad_input
+from reputation.cli.app import (
+    FormatOption,
+    NameserverOption,
+    NoRdapOption,
+    TimeoutOption,
+    app,
+    bad_input,
+)
 from reputation.dns.resolver import DEFAULT_TIMEOUT
 from reputation.render import Format
 
@@ -37,9 +44,7 @@ def bounce(
     ] = None,
     nameserver: NameserverOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    no_rdap: Annotated[
-        bool, typer.Option("--no-rdap", help="Skip the registration (RDAP) lookup.")
-    ] = False,
+    no_rdap: NoRdapOption = False,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Read bounces (DSNs, free-text bounces), auto-replies and feedback reports: who failed, why,

@@ -9,8 +9,13 @@ import typer
 from reputation import engine
 from reputation.cli.app import (
     BlocklistsOption,
+    BulkOption,
     FormatOption,
+    ListsOption,
     NameserverOption,
+    NoRdapOption,
+    ProviderOption,
+    RdapUrlOption,
     TimeoutOption,
     app,
     bad_input,
@@ -40,33 +45,16 @@ def check(
     nameserver: NameserverOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     fmt: FormatOption = Format.TABLE,
-    no_rdap: Annotated[
-        bool, typer.Option("--no-rdap", help="Skip the registration (RDAP) lookup.")
-    ] = False,
-    rdap_url: Annotated[
-        str, typer.Option("--rdap-url", help="RDAP service to ask for registration data.")
-    ] = DEFAULT_RDAP_URL,
+    no_rdap: NoRdapOption = False,
+    rdap_url: RdapUrlOption = DEFAULT_RDAP_URL,
     dkim_selector: Annotated[
         list[str] | None,
         typer.Option("--dkim-selector", help="A DKIM selector of yours to probe; repeatable."),
     ] = None,
-    provider: Annotated[
-        str | None,
-        typer.Option("--provider", help="Predict only these providers, e.g. gmail,outlook."),
-    ] = None,
-    bulk: Annotated[
-        bool,
-        typer.Option(
-            "--bulk", help="Also apply bulk-sender rules (e.g. over 5,000 a day to Gmail)."
-        ),
-    ] = False,
+    provider: ProviderOption = None,
+    bulk: BulkOption = False,
     blocklists_file: BlocklistsOption = None,
-    lists: Annotated[
-        str | None,
-        typer.Option(
-            "--lists", help="Query only these blocklists (ids or zones, comma-separated)."
-        ),
-    ] = None,
+    lists: ListsOption = None,
     only: Annotated[
         str | None,
         typer.Option(

@@ -10,8 +10,13 @@ import typer
 
 from reputation.cli.app import (
     BlocklistsOption,
+    BulkOption,
     FormatOption,
+    ListsOption,
     NameserverOption,
+    NoRdapOption,
+    ProviderOption,
+    RdapUrlOption,
     TimeoutOption,
     app,
     bad_input,
@@ -40,24 +45,12 @@ def message(
     nameserver: NameserverOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     fmt: FormatOption = Format.TABLE,
-    no_rdap: Annotated[
-        bool, typer.Option("--no-rdap", help="Skip the registration (RDAP) lookup.")
-    ] = False,
-    rdap_url: Annotated[
-        str, typer.Option("--rdap-url", help="RDAP service to ask for registration data.")
-    ] = DEFAULT_RDAP_URL,
-    provider: Annotated[
-        str | None,
-        typer.Option("--provider", help="Predict only these providers, e.g. gmail,outlook."),
-    ] = None,
-    bulk: Annotated[
-        bool, typer.Option("--bulk", help="Also apply the bulk-sender rules and requirements.")
-    ] = False,
+    no_rdap: NoRdapOption = False,
+    rdap_url: RdapUrlOption = DEFAULT_RDAP_URL,
+    provider: ProviderOption = None,
+    bulk: BulkOption = False,
     blocklists_file: BlocklistsOption = None,
-    lists: Annotated[
-        str | None,
-        typer.Option("--lists", help="Query only these blocklists (ids or zones)."),
-    ] = None,
+    lists: ListsOption = None,
 ) -> None:
     """Judge one received message (DKIM, SPF, DMARC, header requirements), then check the
     sender it came from. The message is read locally and sent nowhere. Exit codes as for

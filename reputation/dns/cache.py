@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,7 +65,7 @@ class AnswerCache:
         self.hits = 0
         self.misses = 0
         self._kept: OrderedDict[Key, _Kept] = OrderedDict()
-        self._asking: dict[Key, asyncio.Task[Answer]] = {}
+        self._asking = InFlight()
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -76,13 +76,7 @@ class AnswerCache:
         if kept is not None:
             self.hits += 1
             return kept
-        task = self._asking.get(key)
-        if task is None:
-            self.misses += 1
-            task = asyncio.ensure_future(self._ask(key))
-            self._asking[key] = task
-        # shield: one check giving up must not cancel the answer other checks wait for.
-        return await asyncio.shield(task)
+        return await self._asking.ask(key, self._ask)
 
     def _fresh(self, key: Key) -> Answer | None:
         kept = self._kept.get(key)
@@ -95,10 +89,12 @@ class AnswerCache:
         return kept.answer
 
     async def _ask(self, key: Key) -> Answer:
-        try:
-            answer = await self.upstream.query(*key)
-        finally:
-            self._asking.pop(key, None)
+        kept = self._fresh(key)  # kept by an asker that finished while this one queued
+        if kept is not None:
+            self.hits += 1
+            return kept
+        self.misses += 1
+        answer = await self.upstream.query(*key)
         if not answer.unverified:
             self._keep(key, answer)
         return answer
@@ -117,8 +113,7 @@ class AnswerCache:
         return RunResolver(self)
 
     async def aclose(self) -> None:
-        """Cancel the questions still in flight, so none outlives the session."""
-        await _cancel(list(self._asking.values()))
+        """Nothing to release: no task outlives the check that asked (see InFlight)."""
 
 
 class RunResolver:
@@ -126,23 +121,54 @@ class RunResolver:
 
     def __init__(self, shared: Querier) -> None:
         self.shared = shared
-        self._memo: dict[Key, asyncio.Task[Answer]] = {}
+        self._answers: dict[Key, Answer] = {}
+        self._asking = InFlight()
 
     async def query(self, name: str, rdtype: str) -> Answer:
         key = question_key(name, rdtype)
-        task = self._memo.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self.shared.query(*key))
-            self._memo[key] = task
-        return await asyncio.shield(task)
+        known = self._answers.get(key)
+        if known is None:
+            known = self._answers.setdefault(key, await self._asking.ask(key, self._ask))
+        return known
+
+    async def _ask(self, key: Key) -> Answer:
+        return self._answers.get(key) or await self.shared.query(*key)
 
     async def aclose(self) -> None:
-        """Stop waiting for what is still in flight (after a deadline)."""
-        await _cancel(list(self._memo.values()))
+        """Nothing to release: the check's own tasks are what wait (see InFlight)."""
 
 
-async def _cancel(tasks: list[asyncio.Task[Answer]]) -> None:
-    pending = [task for task in tasks if not task.done()]
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+class InFlight:
+    """Concurrent askers of one question share the first asker's await: no task per question.
+
+    The first asker fetches and hands its answer to the others through a future they wait on
+    shielded, so one waiter giving up cancels nothing. If the first asker is itself cancelled
+    (its check ran out of time), a waiter that was not cancelled asks again on its own.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[Key, asyncio.Future[Answer]] = {}
+
+    async def ask(self, key: Key, fetch: Callable[[Key], Awaitable[Answer]]) -> Answer:
+        while (waiting := self._waiting.get(key)) is not None:
+            try:
+                return await asyncio.shield(waiting)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not waiting.cancelled() or (current is not None and current.cancelling()):
+                    raise
+        waiting = asyncio.get_running_loop().create_future()
+        self._waiting[key] = waiting
+        try:
+            answer = await fetch(key)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                waiting.cancel()
+            else:
+                waiting.set_exception(exc)
+                waiting.exception()  # retrieved: the waiters re-raise it, nobody must log it
+            raise
+        finally:
+            del self._waiting[key]
+        waiting.set_result(answer)
+        return answer

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
 from reputation.dns.cache import Querier
 from reputation.inputs import BadInput, IPAddress, parse_domain, parse_ip
 from reputation.message import alignment, authres, dkim, headers, received
 from reputation.message.reading import Message, UnreadableMessage
+from reputation.records import FlatRecord
 
 __all__ = ["MessageFacts", "UnreadableMessage", "envelope", "judge"]
 
 
 @dataclass
-class MessageFacts:
+class MessageFacts(FlatRecord):
     """What the message says and what verifying it found: the report's `message` object."""
 
     from_domain: str
@@ -36,6 +37,8 @@ class MessageFacts:
     headers: list[headers.HeaderCheck] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    OMIT: ClassVar[frozenset[str]] = frozenset({"authentication_results_ignored"})
+
     @property
     def envelope_domain(self) -> str:
         return self.mail_from.rpartition("@")[2] if self.mail_from else ""
@@ -49,22 +52,6 @@ class MessageFacts:
                 s.selector for s in self.dkim if s.selector and s.domain == self.from_domain
             )
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "from_domain": self.from_domain,
-            "mail_from": self.mail_from,
-            "ip": self.ip,
-            "helo": self.helo,
-            "received_by": self.received_by,
-            "dkim": [s.to_dict() for s in self.dkim],
-            "spf": self.spf.to_dict() if self.spf else None,
-            "dmarc": self.dmarc.to_dict() if self.dmarc else None,
-            "authentication_results": [r.to_dict() for r in self.authentication_results],
-            "disagreements": list(self.disagreements),
-            "headers": [h.to_dict() for h in self.headers],
-            "notes": list(self.notes),
-        }
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ the exact names, as the From domain's record says (aspf, adkim).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from reputation.checks.dmarc import discover
 from reputation.context import organisational_domain
@@ -17,26 +16,19 @@ from reputation.inputs import IPAddress
 from reputation.message.dkim import Signature
 from reputation.protocols import spf
 from reputation.protocols.dmarc import DmarcRecord, effective_policy, parse_record
+from reputation.records import FlatRecord
 
 
 @dataclass
-class SpfOutcome:
+class SpfOutcome(FlatRecord):
     result: str
     domain: str  # the domain SPF authenticated: the envelope domain, or the HELO for <>
     identity: str  # mailfrom or helo
     reason: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "result": self.result,
-            "domain": self.domain,
-            "identity": self.identity,
-            "reason": self.reason,
-        }
-
 
 @dataclass
-class DmarcOutcome:
+class DmarcOutcome(FlatRecord):
     result: str  # pass / fail / none / temperror / permerror
     spf_aligned: bool
     dkim_aligned: bool
@@ -45,18 +37,6 @@ class DmarcOutcome:
     adkim: str = "r"
     aspf: str = "r"
     explanation: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "result": self.result,
-            "spf_aligned": self.spf_aligned,
-            "dkim_aligned": self.dkim_aligned,
-            "policy": self.policy,
-            "record_at": self.record_at,
-            "adkim": self.adkim,
-            "aspf": self.aspf,
-            "explanation": list(self.explanation),
-        }
 
 
 def aligned(domain: str, from_domain: str, mode: str) -> bool:

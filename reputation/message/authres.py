@@ -7,29 +7,21 @@ Authentication-Results field, and RFC 8601 §5 tells receivers to ignore such fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import authres
 
 from reputation.context import organisational_domain
 from reputation.message.alignment import DmarcOutcome, SpfOutcome
 from reputation.message.dkim import Signature
+from reputation.records import FlatRecord
 
 
 @dataclass
-class ReceiverResult:
+class ReceiverResult(FlatRecord):
     authserv_id: str
     method: str
     result: str
     properties: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "authserv_id": self.authserv_id,
-            "method": self.method,
-            "result": self.result,
-            "properties": dict(self.properties),
-        }
 
 
 def receiver_results(values: list[str], receiver: str) -> tuple[list[ReceiverResult], list[str]]:

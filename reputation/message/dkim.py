@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import dkim
 from dkim.util import InvalidTagValueList, parse_tag_value
@@ -19,12 +19,13 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 from reputation.dns.cache import Querier
 from reputation.dns.resolver import Answer
 from reputation.message.reading import Message
+from reputation.records import FlatRecord
 
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2
 
 
 @dataclass
-class Signature:
+class Signature(FlatRecord):
     domain: str
     selector: str
     algorithm: str
@@ -35,14 +36,9 @@ class Signature:
     header_only: bool = False
     key_answer: str = ""  # evidence: the key lookup and what came back
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "domain": self.domain,
-            "selector": self.selector,
-            "algorithm": self.algorithm,
-            "result": self.result,
-            "reason": self.reason,
-        }
+    OMIT: ClassVar[frozenset[str]] = frozenset(
+        {"length_limited", "signed_headers", "header_only", "key_answer"}
+    )
 
 
 @dataclass

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 from reputation.knowledge import load_data
 from reputation.message.dkim import Signature
 from reputation.message.reading import Message
+from reputation.records import FlatRecord
 
 # RFC 5322 §3.6: fields that may occur at most once (Date and From exactly once).
 SINGLE_INSTANCE = (
@@ -42,7 +44,7 @@ class Requirement:
 
 
 @dataclass
-class HeaderCheck:
+class HeaderCheck(FlatRecord):
     id: str
     status: str  # pass / warn / fail / skip
     message: str
@@ -50,15 +52,7 @@ class HeaderCheck:
     sources: list[str] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "message": self.message,
-            "source": self.source,
-            "sources": list(self.sources),
-            "expected_replies": list(self.replies),
-        }
+    KEYS: ClassVar[Mapping[str, str]] = {"replies": "expected_replies"}
 
 
 @cache
@@ -158,30 +152,38 @@ def unsubscribe_signed(message: Message, signatures: list[Signature], bulk: bool
     return _bulk_gate("unsubscribe_signed", problem, "", bulk)
 
 
-def message_id(message: Message) -> HeaderCheck:
-    values = message.raw_values("Message-ID")
+def _exactly_one(
+    message: Message, name: str, requirement_id: str, absent: str
+) -> str | HeaderCheck:
+    """The value of a field that must occur exactly once, or the failed check when it does not."""
+    values = message.raw_values(name)
     if not values:
-        return _result("message_id", "fail", "no Message-ID header field")
+        return _result(requirement_id, "fail", absent)
     if len(values) > 1:
-        return _result("message_id", "fail", f"{len(values)} Message-ID header fields")
-    if not _MSG_ID.fullmatch(values[0].strip()):
+        return _result(requirement_id, "fail", f"{len(values)} {name} header fields")
+    return values[0]
+
+
+def message_id(message: Message) -> HeaderCheck:
+    value = _exactly_one(message, "Message-ID", "message_id", "no Message-ID header field")
+    if isinstance(value, HeaderCheck):
+        return value
+    if not _MSG_ID.fullmatch(value.strip()):
         return _result(
-            "message_id", "fail", f"Message-ID {values[0]!r} is not <left@right> (RFC 5322 §3.6.4)"
+            "message_id", "fail", f"Message-ID {value!r} is not <left@right> (RFC 5322 §3.6.4)"
         )
-    return _result("message_id", "pass", f"Message-ID {values[0].strip()}")
+    return _result("message_id", "pass", f"Message-ID {value.strip()}")
 
 
 def date(message: Message) -> HeaderCheck:
-    values = message.raw_values("Date")
-    if not values:
-        return _result("date", "fail", "no Date header field (RFC 5322 requires one)")
-    if len(values) > 1:
-        return _result("date", "fail", f"{len(values)} Date header fields")
+    value = _exactly_one(message, "Date", "date", "no Date header field (RFC 5322 requires one)")
+    if isinstance(value, HeaderCheck):
+        return value
     try:
-        email.utils.parsedate_to_datetime(values[0])
+        email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
-        return _result("date", "fail", f"Date {values[0]!r} is not an RFC 5322 date")
-    return _result("date", "pass", f"Date {values[0]}")
+        return _result("date", "fail", f"Date {value!r} is not an RFC 5322 date")
+    return _result("date", "pass", f"Date {value}")
 
 
 def from_addresses(message: Message) -> list[str]:
@@ -193,14 +195,12 @@ def from_addresses(message: Message) -> list[str]:
 
 
 def from_single(message: Message) -> HeaderCheck:
-    fields = message.raw_values("From")
+    value = _exactly_one(message, "From", "from_single", "no From header field")
+    if isinstance(value, HeaderCheck):
+        return value
     addresses = from_addresses(message)
-    if not fields:
-        return _result("from_single", "fail", "no From header field")
-    if len(fields) > 1:
-        return _result("from_single", "fail", f"{len(fields)} From header fields")
     if len(addresses) != 1 or "@" not in addresses[0]:
-        shown = ", ".join(addresses) or fields[0]
+        shown = ", ".join(addresses) or value
         return _result(
             "from_single", "fail", f"From must hold exactly one address, it holds: {shown}"
         )

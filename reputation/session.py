@@ -180,7 +180,7 @@ class Session:
         run = self.cache.for_run()
         ctx = Context(target_domain, target_ip, helo, run, options, from_domain=author)
         # Only the checks read what the probe judges: a listing scan does not need it.
-        probed = requested != {engine.BLOCKLISTS}
+        probed = requested != {engine.BLOCKLISTS} and not_started is None
         sanity = self._sanity_for(target_domain.ascii.rsplit(".", 1)[-1]) if probed else None
         if not_started is not None:
             gathered = await engine.not_started(ctx, requested, self.lists, not_started)
@@ -191,7 +191,9 @@ class Session:
                 )
                 checks = gathered.checks
                 if sanity is not None:
-                    checks = distrusted(checks, await asyncio.shield(sanity))
+                    deadline = options.timeout * engine.DEADLINE_FACTOR
+                    judged = await _in_time(sanity, deadline - (time.monotonic() - clock))
+                    checks = distrusted(checks, judged) if judged is not None else checks
             finally:
                 await run.aclose()
             gathered = dataclasses.replace(gathered, checks=checks)
@@ -278,6 +280,15 @@ def _synchronous(coroutine: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, 
 
 
 check = _synchronous(check_async)
+
+
+async def _in_time(sanity: asyncio.Task[Sanity], seconds: float) -> Sanity | None:
+    """The probe's judgement if it comes within the check's deadline; None decides nothing."""
+    try:
+        async with backstop(max(seconds, 0.0)):
+            return await asyncio.shield(sanity)
+    except TimeoutError:
+        return None
 
 
 # Checks gathering at once in one event loop; more wait their turn before they start (and

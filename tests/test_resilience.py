@@ -98,3 +98,40 @@ def test_spf_sees_the_same_assumed_helo_the_report_states(lab_dns: StartServer) 
     report = check(lab_dns(world), "h.net", "81.2.69.77")
     assert report.target.helo == "mail.h.net" and report.target.helo_assumed
     assert report.check("spf").status is Status.PASS
+
+
+def test_checks_waiting_their_turn_against_a_dead_server_end_incomplete_not_clean() -> None:
+    """More checks than may gather at once, every packet dropped: the ones that never got a turn
+    say so, and none of them reads as clean or listed."""
+    import socket
+
+    from reputation.session import CHECKS_AT_ONCE
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))  # bound and never read: every query is dropped
+    address = f"127.0.0.1:{silent.getsockname()[1]}"
+
+    async def many() -> list[reputation.Report]:
+        return await asyncio.gather(
+            *(
+                reputation.check_async(
+                    f"sender{i}.net",
+                    f"81.2.69.{i + 1}",
+                    nameservers=[address],
+                    timeout=0.2,
+                    rdap=False,
+                    checks=["helo_ptr", "blocklists"],
+                )
+                for i in range(CHECKS_AT_ONCE + 16)
+            )
+        )
+
+    try:
+        reports = asyncio.run(many())
+    finally:
+        silent.close()
+    assert all(str(r.verdict) == "incomplete" for r in reports)
+    assert not any(b.status in ("clean", "listed") for r in reports for b in r.blocklists)
+    waited = [r for r in reports if r.checks[2].summary.startswith("not started within")]
+    assert len(waited) == 16
+    assert all(b.detail.startswith("not started within") for r in waited for b in r.blocklists)

@@ -18,8 +18,10 @@ from tests.worlds import PRECONDITIONS
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def reputation_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+def reputation_cli(
+    *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", **(extra_env or {})}
     return subprocess.run(
         [sys.executable, "-m", "reputation", *args],
         capture_output=True,

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 
 from reputation.blocklists import load_catalog, point_name
 from reputation.dns.lab import LabDNSServer, LabWorld
-from tests.test_cli import ROOT
+from tests.test_cli import reputation_cli
 from tests.worlds import PRECONDITIONS
 
 KEY = "Dqs0Secret7Key9Abcdefghij"  # mixed case: DNS names come back lower-cased
 
 
 def run_with_key(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "SPAMHAUS_DQS_KEY": KEY}
-    return subprocess.run(
-        [sys.executable, "-m", "reputation", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return reputation_cli(*args, extra_env={"SPAMHAUS_DQS_KEY": KEY})
 
 
 @pytest.fixture

@@ -1,14 +1,15 @@
 """Parsed data kept between runs in a compiled (pickled) form, so a one-off command starts fast.
 
 `cached(name, sources, build)` returns what `build()` returns, loading it from the user's cache
-directory when a copy made from the same source files exists (same paths, sizes and
-modification times, same Python). Anything wrong with the cache (unwritable, corrupt, stale
-class layout) falls back to `build()`: the cache can only make a run faster, never different.
+directory when a copy made from the same source files and the same code exists (same paths,
+sizes and modification times, same Python). Anything wrong with the cache (unwritable,
+corrupt) falls back to `build()`: the cache can only make a run faster, never different.
 Set REPUTATION_NO_CACHE=1 to bypass it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -44,11 +45,17 @@ def cached(name: str, sources: Sequence[Path], build: Callable[[], T]) -> T:
 
 
 def _fingerprint(sources: Sequence[Path]) -> str:
+    """The data files and the package's own code (whose classes the pickle holds)."""
     digest = hashlib.sha256(sys.version.encode())
-    for source in sources:
+    for source in [*sources, *_code_files()]:
         stat = source.stat()
         digest.update(f"{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return digest.hexdigest()[:20]
+
+
+@functools.cache
+def _code_files() -> list[Path]:
+    return sorted(Path(__file__).resolve().parent.rglob("*.py"))
 
 
 def _store(path: Path, value: object) -> None:

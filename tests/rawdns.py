@@ -16,16 +16,22 @@ import dns.rcode
 Handler = Callable[[dns.message.Message], dns.message.Message | None]
 
 
+def udp_and_tcp_on_one_port() -> tuple[socket.socket, socket.socket, int]:
+    """A UDP and a listening TCP socket on the same free loopback port."""
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    port = udp.getsockname()[1]
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind(("127.0.0.1", port))
+    tcp.listen(16)
+    return udp, tcp, port
+
+
 class RawDNSServer:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen(16)
+        self.udp, self.tcp, self.port = udp_and_tcp_on_one_port()
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._serve_udp, daemon=True),

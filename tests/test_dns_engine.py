@@ -17,6 +17,7 @@ import pytest
 from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.dns.resolver import Answer, Outcome, Resolver
 from reputation.dns.transport import SOCKETS_PER_FAMILY, Transport
+from tests.rawdns import udp_and_tcp_on_one_port
 
 StartServer = Callable[[LabWorld | str], LabDNSServer]
 Reply = Callable[[dns.message.Message], list[tuple[bytes, bool]]]  # (wire, from a stranger)
@@ -37,13 +38,7 @@ class RogueServer:
     """A UDP+TCP server on loopback whose replies a test writes, strangers' replies included."""
 
     def __init__(self, udp_reply: Reply, tcp_reply: Callable[[dns.message.Message], bytes]):
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(("127.0.0.1", self.port))
-        self.tcp.listen()
+        self.udp, self.tcp, self.port = udp_and_tcp_on_one_port()
         self.stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.stranger.bind(("127.0.0.1", 0))
         self.udp_reply, self.tcp_reply = udp_reply, tcp_reply

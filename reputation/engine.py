@@ -146,8 +146,7 @@ async def gather(
     `shared`: the session's answer cache, which the lists are asked through (their questions
     are the lists' own, so the check's one-answer-per-question view adds nothing but tasks);
     `points`: the session's test-point answers."""
-    modules = [module for module in CHECKS if module.ID in requested]
-    queried = lists if BLOCKLISTS in requested else []
+    modules, queried = _selected(requested, lists)
     asking = run_blocklists(ctx, queried, breaker, shared=shared, points=points)
     if not modules:  # a listing scan: no other check, no gather
         results, listings = [], await asking
@@ -155,22 +154,32 @@ async def gather(
         results, listings = await run_checks(ctx, modules), await asking
     else:
         results, listings = await asyncio.gather(run_checks(ctx, modules), asking)
-    by_id = {result.id: result for result in results}
-    checks = [by_id.get(module.ID) or not_requested(module.ID) for module in CHECKS]
     assumed = ctx.settled("assumed_helo") if ctx.helo is None else None
-    return Gathered(checks, listings, requested, assumed)
+    return Gathered(_every_check(results), listings, requested, assumed)
 
 
 async def not_started(
     ctx: Context, requested: frozenset[str], lists: Sequence[blocklists.Blocklist], why: str
 ) -> Gathered:
     """Every requested check and list `error` for `why`, without a DNS question."""
-    modules = [module for module in CHECKS if module.ID in requested]
-    queried = lists if BLOCKLISTS in requested else []
+    modules, queried = _selected(requested, lists)
     listings = await run_blocklists(ctx, queried, _AskNothing(why))
-    by_id = {module.ID: incomplete(module.ID, why) for module in modules}
-    checks = [by_id.get(module.ID) or not_requested(module.ID) for module in CHECKS]
-    return Gathered(checks, listings, requested, None)
+    results = [incomplete(module.ID, why) for module in modules]
+    return Gathered(_every_check(results), listings, requested, None)
+
+
+def _selected(
+    requested: frozenset[str], lists: Sequence[blocklists.Blocklist]
+) -> tuple[list[ModuleType], Sequence[blocklists.Blocklist]]:
+    """The check modules and the lists a run asks, by what was requested."""
+    modules = [module for module in CHECKS if module.ID in requested]
+    return modules, lists if BLOCKLISTS in requested else []
+
+
+def _every_check(results: Sequence[CheckResult]) -> list[CheckResult]:
+    """One result per check in catalog order: those not run are `skip`, not requested."""
+    by_id = {result.id: result for result in results}
+    return [by_id.get(module.ID) or not_requested(module.ID) for module in CHECKS]
 
 
 class _AskNothing:

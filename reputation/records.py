@@ -32,8 +32,13 @@ def _json_keys(cls: type[FlatRecord]) -> tuple[tuple[str, str], ...]:
     )
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A value as JSON data: enums as text, records as their to_dict(), containers copied."""
+    if type(value) in _AS_IS:  # most values: checked first, as asking the others costs
+        return value
     if isinstance(value, StrEnum):
         return str(value)
     if hasattr(value, "to_dict"):  # a record, flat or with a JSON form of its own

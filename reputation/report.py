@@ -77,6 +77,11 @@ class Finding:
         )
 
 
+# CheckResult, BlocklistResult and ProviderVerdict spell their to_dict() out: a fleet audit
+# writes some thirty of them per target. The generic FlatRecord writer gives the same JSON;
+# tests/test_report_model.py holds them to it.
+
+
 @dataclass(frozen=True)
 class CheckResult(FlatRecord):
     id: str
@@ -97,6 +102,15 @@ class CheckResult(FlatRecord):
                 steps.append(step)
         remedy = " ".join(s for s in steps if s)
         return cls(check_id, worst(f.status for f in findings), summary, findings, remedy)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "summary": self.summary,
+            "findings": [f.to_dict() for f in self.findings],
+            "remedy": self.remedy,
+        }
 
     def has(self, code: str) -> bool:
         return any(f.code == code for f in self.findings)
@@ -146,6 +160,23 @@ class BlocklistResult(_Flat):
 
     KEYS: ClassVar[Mapping[str, str]] = {"list_id": "id"}
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "zone": self.zone,
+            "name": self.name,
+            "subject": self.subject,
+            "query": self.query,
+            "status": str(self.status),
+            "codes": list(self.codes),
+            "meanings": list(self.meanings),
+            "severity": self.severity,
+            "txt": list(self.txt),
+            "removal_url": self.removal_url,
+            "detail": self.detail,
+            "id": self.list_id,
+            "remedy": self.remedy,
+        }
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BlocklistResult:
         read = read_fields(cls, data, cls.KEYS)
@@ -170,6 +201,15 @@ class ProviderVerdict(FlatRecord):
     verdict: str  # reject / defer / junk / accept / unknown
     reasons: list[ProviderReason] = field(default_factory=list)
     unknown_because: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "verdict": self.verdict,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "unknown_because": list(self.unknown_because),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProviderVerdict:

@@ -13,7 +13,8 @@ from reputation.checks import CHECKS, DESCRIPTIONS
 from reputation.checks.descriptor import ENGINE_CODES
 from reputation.demo import SCENARIOS, world
 from reputation.dns.lab import LabDNSServer, LabWorld
-from reputation.providers import FINDING_CHECKS, load_providers
+from reputation.providers import FINDING_CHECKS, evaluate, load_providers, prediction
+from reputation.records import FlatRecord
 from reputation.report import Report
 from tests.test_cli import reputation_cli
 from tests.worlds import PRECONDITIONS
@@ -35,6 +36,31 @@ def test_a_report_reads_back_from_its_json_exactly(demo_reports: list[Report]) -
         assert again == report
         assert again.to_dict() == report.to_dict()
         assert again.verdict is report.verdict and again.unverified == report.unverified
+
+
+def test_records_that_spell_out_their_json_write_what_their_fields_declare(
+    demo_reports: list[Report],
+) -> None:
+    """CheckResult, BlocklistResult and ProviderVerdict write their JSON by hand (for speed):
+    it must stay the generic writer's, key order included, so no field is ever left out."""
+    seen = 0
+    for report in demo_reports:
+        for record in [*report.checks, *report.blocklists, *report.providers]:
+            assert list(record.to_dict().items()) == list(FlatRecord.to_dict(record).items())
+            seen += 1
+    assert {type(r).__name__ for r in demo_reports[0].blocklists} == {"BlocklistResult"}
+    assert any(p.reasons for r in demo_reports for p in r.providers)
+    assert seen > 100
+
+
+def test_a_provider_verdict_depends_on_its_report_only(demo_reports: list[Report]) -> None:
+    """Verdicts are remembered by what the rules read; a report must never get another's."""
+    chosen = load_providers()
+    forward = [evaluate(chosen, report) for report in demo_reports]
+    prediction._memos.clear()
+    backward = [evaluate(chosen, report) for report in reversed(demo_reports)][::-1]
+    assert forward == backward == [report.providers for report in demo_reports]
+    assert len({tuple(p.verdict for p in verdicts) for verdicts in forward}) > 3
 
 
 def test_only_helo_ptr_from_the_command_line_reads_back(tmp_path: object) -> None:

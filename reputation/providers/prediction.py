@@ -41,6 +41,11 @@ class Truth(Enum):
     UNKNOWN = "unknown"
 
 
+# Verdicts already worked out, by what they were worked out from (see _Memo): a fleet audit
+# asks the same rules of thousands of reports that differ only in ways no rule reads.
+MEMO_ENTRIES = 4096
+
+
 def evaluate(
     providers: Sequence[Provider], report: Report, bulk: bool = False
 ) -> list[ProviderVerdict]:
@@ -48,8 +53,56 @@ def evaluate(
     if static_ip is not None and static_ip.has("ip_not_global"):
         why = f"{report.target.ip} is not a public address: mail from it cannot reach any provider"
         return [ProviderVerdict(p.id, p.name, "unknown", [], [why]) for p in providers]
-    facts = _Facts(report)
-    return [_verdict(p, facts, bulk) for p in providers]
+    memo = _memo_for(providers)
+    key = memo.key(report, bulk)
+    known = memo.verdicts.get(key)
+    if known is None:
+        if len(memo.verdicts) >= MEMO_ENTRIES:
+            memo.verdicts.clear()
+        facts = _Facts(report)
+        known = memo.verdicts[key] = tuple(_verdict(p, facts, bulk) for p in providers)
+    return list(known)
+
+
+class _Memo:
+    """The verdicts of one set of providers, keyed by everything their rules read of a report:
+    each check's id, status, summary and finding codes; the results of the lists the rules
+    name (status, codes, severity); whether the address is IPv6; the bulk flag."""
+
+    def __init__(self, providers: tuple[Provider, ...]) -> None:
+        self.providers = providers  # held, so that their ids stay theirs while the memo lives
+        self.zones = frozenset(
+            c.name for p in providers for r in p.rules for c in r.when if c.kind == "listed"
+        )
+        self.verdicts: dict[tuple, tuple[ProviderVerdict, ...]] = {}
+
+    def key(self, report: Report, bulk: bool) -> tuple:
+        zones = self.zones
+        return (
+            bulk,
+            ":" in report.target.ip,
+            tuple(
+                (c.id, c.status, c.summary, *(f.code for f in c.findings)) for c in report.checks
+            ),
+            tuple(
+                (b.zone, b.status, b.severity, *b.codes)
+                for b in report.blocklists
+                if b.zone in zones
+            ),
+        )
+
+
+_memos: dict[tuple[int, ...], _Memo] = {}
+
+
+def _memo_for(providers: Sequence[Provider]) -> _Memo:
+    ids = tuple(map(id, providers))
+    memo = _memos.get(ids)
+    if memo is None:
+        if len(_memos) >= 16:
+            _memos.clear()
+        memo = _memos[ids] = _Memo(tuple(providers))
+    return memo
 
 
 class _Facts:

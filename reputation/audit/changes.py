@@ -27,6 +27,21 @@ def between(key: str, old: dict | None, new: dict) -> list[Change]:
     return found
 
 
+def digest(report: dict) -> dict:
+    """What `between` reads of a report, kept while it waits to be compared (a full report
+    is some thirty times larger)."""
+    return {
+        "target": report["target"],
+        "verdict": report["verdict"],
+        "blocklists": [
+            {k: b[k] for k in ("zone", "query", "status", "meanings", "codes")}
+            for b in report["blocklists"]
+        ],
+        "checks": [{k: c[k] for k in ("id", "status", "summary")} for c in report["checks"]],
+        "providers": [{k: p[k] for k in ("id", "name", "verdict")} for p in report["providers"]],
+    }
+
+
 def gone(key: str, domain: str, ip: str) -> Change:
     target = {"domain_ascii": domain, "ip": ip}
     return _change(key, target, "gone", "target", "", "", "not in this run")

@@ -23,6 +23,7 @@ from reputation.inputs import BadInput
 from reputation.report import Report
 
 SCHEMA_VERSION = 2
+IN_CHUNK = 500  # keys in one IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 metadata = sa.MetaData()
 
@@ -278,14 +279,12 @@ class Store:
                 conn.execute(changes.insert(), self._pending_changes)
         self._pending, self._pending_changes = [], []
 
-    def has_result(self, run_id: int, key: str) -> bool:
-        if any(p["target_key"] == key for p in self._pending):
-            return True
-        query = sa.select(results.c.id).where(
-            results.c.run_id == run_id, results.c.target_key == key
-        )
+    def result_keys(self, run_id: int) -> set[str]:
+        """The targets the run has results for, written or still buffered."""
+        query = sa.select(results.c.target_key).where(results.c.run_id == run_id)
         with self.engine.connect() as conn:
-            return conn.execute(query).first() is not None
+            keys = set(conn.execute(query).scalars())
+        return keys | {p["target_key"] for p in self._pending if p["run_id"] == run_id}
 
     def report(self, run_id: int, key: str) -> dict | None:
         query = sa.select(results.c.report).where(
@@ -294,6 +293,19 @@ class Store:
         with self.engine.connect() as conn:
             text = conn.execute(query).scalar()
         return json.loads(text) if text else None
+
+    def reports_of(self, run_id: int, keys: list[str]) -> dict[str, dict]:
+        """The run's reports of these targets, by target key: one query per IN_CHUNK keys."""
+        found: dict[str, dict] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), IN_CHUNK):
+                query = sa.select(results.c.target_key, results.c.report).where(
+                    results.c.run_id == run_id,
+                    results.c.target_key.in_(keys[start : start + IN_CHUNK]),
+                )
+                for key, text in conn.execute(query):
+                    found[key] = json.loads(text)
+        return found
 
     def read_report(self, run_id: int, key: str) -> Report | None:
         """A stored report as the Report it was."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -205,7 +206,10 @@ def incomplete(check_id: str, message: str) -> CheckResult:
     )
 
 
+@functools.cache
 def not_requested(check_id: str) -> CheckResult:
+    """One record per check, shared by every report (reports are frozen): a listing scan's
+    thousands of reports then carry the same seven, written once (reputation.audit.encode)."""
     return CheckResult(
         check_id,
         Status.SKIP,

@@ -17,7 +17,8 @@ Change = dict[str, Any]
 
 
 def between(key: str, old: dict | None, new: dict) -> list[Change]:
-    """The changes of one target; `old` None means the target is new in this run."""
+    """The changes of one target; `old` None means the target is new in this run. Each is a
+    report's `to_dict()` or its summary (reputation.audit.encode)."""
     target = new["target"]
     if old is None:
         return [_change(key, target, "added", "target", "", new["verdict"], "new target")]
@@ -25,21 +26,6 @@ def between(key: str, old: dict | None, new: dict) -> list[Change]:
     found += _checks(key, target, old, new)
     found += _providers(key, target, old, new)
     return found
-
-
-def digest(report: dict) -> dict:
-    """What `between` reads of a report, kept while it waits to be compared (a full report
-    is some thirty times larger)."""
-    return {
-        "target": report["target"],
-        "verdict": report["verdict"],
-        "blocklists": [
-            {k: b[k] for k in ("zone", "query", "status", "meanings", "codes")}
-            for b in report["blocklists"]
-        ],
-        "checks": [{k: c[k] for k in ("id", "status", "summary")} for c in report["checks"]],
-        "providers": [{k: p[k] for k in ("id", "name", "verdict")} for p in report["providers"]],
-    }
 
 
 def gone(key: str, domain: str, ip: str) -> Change:

@@ -127,7 +127,8 @@ class Writer:
         self.out = out
 
     def result(self, report: dict[str, Any], text: str = "") -> None:
-        """One finished target; `text`: its JSON, when already made."""
+        """One finished target: its report's summary (reputation.audit.encode) or the full
+        report read back from the database; `text`: its JSON line, when already made."""
 
     def finish(self, stats: Stats, change_rows: ChangeRows) -> None:
         """The run is over (or interrupted): totals."""

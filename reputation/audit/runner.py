@@ -19,11 +19,13 @@ from typing import Any, TextIO
 
 from reputation.audit import changes
 from reputation.audit.breaker import ListsBreaker
-from reputation.audit.formats import Stats, Writer, report_json
+from reputation.audit.encode import ReportEncoder
+from reputation.audit.formats import Stats, Writer
 from reputation.audit.shard import Shard
 from reputation.audit.store import Run, Store
 from reputation.audit.targets import AuditTarget, BadLine, Item
 from reputation.inputs import BadInput
+from reputation.report import Report
 
 # Results are buffered and written (and compared with the previous run) a batch at a time, in
 # one transaction and one query for the batch's previous reports: at most FLUSH_EVERY results,
@@ -51,7 +53,8 @@ class Audit:
     stopped_by: int | None = None  # the signal that interrupted the run
     _unflushed: int = 0
     _flushed_at: float = field(default_factory=time.monotonic)
-    # (target key, what changes.between reads of its report), compared at the next flush
+    encoder: ReportEncoder = field(default_factory=ReportEncoder)
+    # (target key, its report's summary), compared with the previous run at the next flush
     _to_compare: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def replay_finished(self) -> int:
@@ -66,12 +69,12 @@ class Audit:
         self.stats.bad_lines += 1
         self.warn(f"reputation: {line}")
 
-    def finished(self, target: AuditTarget, report: dict[str, Any]) -> None:
-        text = report_json(report)
-        self.store.add_result(self.run.id, target.key, target.tags, report, text)
+    def finished(self, target: AuditTarget, report: Report) -> None:
+        summary, text = self.encoder.encode(report)
+        self.store.add_result(self.run.id, target.key, target.tags, summary, text)
         if self.run.previous_run_id is not None:
-            self._to_compare.append((target.key, changes.digest(report)))
-        self._count_and_write(report, text)
+            self._to_compare.append((target.key, summary))
+        self._count_and_write(summary, text)
         for zone, why in self.breaker.newly_opened():
             self.stats.stopped_lists[zone] = why
             self.warn(f"reputation: warning: stopped querying {zone} for this run: {why}")
@@ -162,7 +165,7 @@ async def run_targets(
                 audit.stats.check_errors += 1
                 audit.warn(f"reputation: {target.domain} {target.ip}: internal error: {exc!r}")
                 continue
-            audit.finished(target, report.to_dict())
+            audit.finished(target, report)
 
     tasks = [asyncio.ensure_future(produce())]
     tasks += [asyncio.ensure_future(work()) for _ in range(concurrency)]

@@ -31,6 +31,22 @@ def test_plain_lines_with_optional_helo_and_comments(tmp_path: Path) -> None:
     ]
 
 
+def test_addresses_are_written_one_way_so_a_target_is_the_same_target_every_run(
+    tmp_path: Path,
+) -> None:
+    source = write(
+        tmp_path,
+        "t.txt",
+        "a.net 192.0.2.1\na.net 2001:DB8:0::1\na.net ::ffff:192.0.2.9\na.net [198.51.100.7]\n"
+        "a.net 192.0.2.01\na.net 192.0.2.256\na.net 0.0.0.0\n",
+    )
+    items = list(read_targets([source]))
+    assert [i.ip for i in items if isinstance(i, AuditTarget)] == [
+        "192.0.2.1", "2001:db8::1", "192.0.2.9", "198.51.100.7", "0.0.0.0",
+    ]  # fmt: skip
+    assert [i.line for i in items if isinstance(i, BadLine)] == [5, 6]
+
+
 def test_csv_with_header_tags_and_any_column_order(tmp_path: Path) -> None:
     source = write(tmp_path, "t.csv", "ip,domain,tags,helo\n192.0.2.1,example.net,esp eu,\n")
     assert list(read_targets([source])) == [

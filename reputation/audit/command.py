@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from tabulate import tabulate
-
 from reputation import blocklists
-from reputation.audit import notify, plan
+from reputation.audit import plan
 from reputation.audit.formats import AuditFormat, Batched, writer
 from reputation.audit.runner import Audit, fewer_collections, progress_bar, run_targets
 from reputation.audit.shard import parse_shard
@@ -172,6 +170,8 @@ async def _check_all(options: AuditOptions, audit: Audit, resumed: bool) -> None
 
 
 def _notify(options: AuditOptions, store: Store, run_id: int, targets: int, err: TextIO) -> None:
+    from reputation.audit import notify  # httpx: loaded only when there is something to post
+
     tries, backoff = options.notify_tries, NOTIFY_BACKOFF
     for problem in notify.send_pending(store, tries=tries, backoff=backoff):
         print(f"reputation: {problem}", file=err)
@@ -214,6 +214,8 @@ def _public(row: dict) -> dict:
 
 
 def _history_table(store: Store, since: str | None, target: str | None) -> str:
+    from tabulate import tabulate
+
     buffer = io.StringIO()
     runs = store.runs(since)
     if not runs:

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TextIO
 
-from tabulate import tabulate
-
 from reputation.audit import changes as changes_mod
 
 
@@ -161,6 +159,8 @@ class CsvWriter(Writer):
 
 class TableWriter(Writer):
     def finish(self, stats: Stats, change_rows: ChangeRows) -> None:
+        from tabulate import tabulate  # only the table format needs it
+
         rows = []
         total = 0
         for row in change_rows():

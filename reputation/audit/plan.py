@@ -6,7 +6,6 @@ input cannot be read twice, so a run from `-` is neither counted nor checked in 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -33,7 +32,7 @@ def count(sources: Sequence[str], shard: Shard) -> Plan | None:
         if not isinstance(item, AuditTarget) or not shard.holds(item.key):
             continue
         plan.targets += 1
-        if ipaddress.ip_address(item.ip).version == 4:
+        if ":" not in item.ip:  # read_targets writes addresses as parse_ip does
             plan.ipv4 += 1
         else:
             plan.ipv6 += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import functools
 import ipaddress
+import re
 import sys
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -181,8 +182,16 @@ def _ascii_domain(text: str) -> str:
     return parse_domain(text).ascii
 
 
+# An IPv4 address already written as parse_ip writes it (no leading zeros): a fleet's usual
+# line, taken as it is; anything else goes through parse_ip.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def _addresses(text: str) -> Iterator[str]:
     text = text.strip()
+    if _CANONICAL_IPV4.fullmatch(text):
+        return iter((text,))
     if "/" not in text:
         return iter([str(parse_ip(text))])
     try:

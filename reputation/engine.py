@@ -228,10 +228,9 @@ def assemble(
     duration_ms: int,
 ) -> Report:
     """The report of what was gathered: pure, no DNS."""
-    consulted = {zone for p in providers.load_providers() for zone in p.uses_blocklists}
     lists_queried = BLOCKLISTS in gathered.requested
     checks = [
-        static_ip.with_policy_listings(c, gathered.listings, consulted, lists_queried)
+        static_ip.with_policy_listings(c, gathered.listings, _consulted(), lists_queried)
         if c.id == static_ip.ID
         else c
         for c in gathered.checks
@@ -243,8 +242,18 @@ def assemble(
         checks=checks,
         blocklists=list(gathered.listings),
     )
-    report = dataclasses.replace(report, providers=providers.evaluate(chosen, report, bulk=bulk))
-    return dataclasses.replace(report, remedies=remedies.ordered(report))
+    # The fixes read the checks and listings only, not the verdicts: one copy of the report.
+    return dataclasses.replace(
+        report,
+        providers=providers.evaluate(chosen, report, bulk=bulk),
+        remedies=remedies.ordered(report),
+    )
+
+
+@functools.cache
+def _consulted() -> frozenset[str]:
+    """The lists the major providers consult (their policy listings fail static_ip)."""
+    return frozenset(zone for p in providers.load_providers() for zone in p.uses_blocklists)
 
 
 def target_of(

@@ -9,7 +9,16 @@ from reputation.report import CheckResult, ListingStatus, Report, Status
 ADDRESS_CHECKS = frozenset(check.id for check in DESCRIPTIONS if check.judges_address)
 
 
+# Statuses that call for a fix: of a check, and of a listing.
+_CHECK_NEEDS = frozenset({Status.FAIL, Status.WARN, Status.ERROR})
+_LISTING_NEEDS = frozenset({ListingStatus.LISTED, ListingStatus.REFUSED, ListingStatus.ERROR})
+
+
 def ordered(report: Report) -> list[str]:
+    if not any(c.status in _CHECK_NEEDS for c in report.checks) and not any(
+        b.status in _LISTING_NEEDS for b in report.blocklists
+    ):
+        return []  # most of a fleet: nothing to fix
     steps: list[str] = []
 
     def add(step: str) -> None:

@@ -56,11 +56,15 @@ class Stats:
 
     def add(self, report: dict[str, Any]) -> None:
         self.verdicts[report["verdict"]] += 1
+        listed, unverified = self.listed, self.unverified
         for entry in report["blocklists"]:
             key = (entry["zone"], entry.get("id", ""))
-            self.listed[key] += entry["status"] == "listed"
-            self.unverified[key] += entry["status"] in ("error", "refused")
-        self.check_errors += sum(c["status"] == "error" for c in report["checks"])
+            status = entry["status"]
+            # Every list has its counters, at zero while nothing is found (monitoring reads 0).
+            listed[key] += status == "listed"
+            unverified[key] += status in ("error", "refused")
+        if report["verdict"] != "pass":  # a check that errs makes the verdict incomplete
+            self.check_errors += sum(c["status"] == "error" for c in report["checks"])
 
     @property
     def targets(self) -> int:

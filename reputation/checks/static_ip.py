@@ -139,7 +139,7 @@ def embeds_address(name: str, ip: IPAddress) -> bool:
 def with_policy_listings(
     result: CheckResult,
     listings: list[BlocklistResult],
-    consulted: set[str],
+    consulted: frozenset[str],
     lists_queried: bool = True,
 ) -> CheckResult:
     """Fold policy-list evidence (Spamhaus PBL, dynamic-range lists) into the static_ip result.

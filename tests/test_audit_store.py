@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -73,10 +74,11 @@ def test_a_batch_of_previous_reports_is_read_by_target(db_url: str) -> None:
     store.add_result(other.id, "k1", (), report("198.51.100.1"))
     store.flush()
     asked = [*keys[1:], "not-in-the-run"]
-    found = store.reports_of(run.id, asked)
+    found = store.report_lines(run.id, asked)
     assert set(found) == set(keys[1:])
-    assert found["k1"] == report("192.0.2.1", "warn") and found[keys[-1]]["verdict"] == "warn"
-    assert store.reports_of(run.id, []) == {}
+    assert json.loads(found["k1"]) == report("192.0.2.1", "warn")
+    assert json.loads(found[keys[-1]])["verdict"] == "warn"
+    assert store.report_lines(run.id, []) == {}
     store.close()
 
 

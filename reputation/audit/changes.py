@@ -7,6 +7,7 @@ listing only goes away when the list answers "not listed".
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +27,27 @@ def between(key: str, old: dict | None, new: dict) -> list[Change]:
     found += _checks(key, target, old, new)
     found += _providers(key, target, old, new)
     return found
+
+
+def between_lines(key: str, old_line: str | None, new: dict, new_line: str) -> list[Change]:
+    """`between`, given the previous report as its stored JSON line: a line that says the same
+    as the new one from the verdict on is no change, and is not parsed (most of a fleet)."""
+    if old_line is None:
+        return between(key, None, new)
+    said = _from_verdict(new_line)
+    if said is not None and said == _from_verdict(old_line):
+        return []
+    return between(key, json.loads(old_line), new)
+
+
+# Everything changes are read from comes after the report's verdict; before it are the target
+# and when it was checked. No string value can hold this unescaped (a quote in one is \").
+_VERDICT_KEY = ', "verdict": '
+
+
+def _from_verdict(line: str) -> str | None:
+    start = line.find(_VERDICT_KEY)
+    return line[start:] if start >= 0 else None
 
 
 def gone(key: str, domain: str, ip: str) -> Change:

@@ -54,8 +54,9 @@ class Audit:
     _unflushed: int = 0
     _flushed_at: float = field(default_factory=time.monotonic)
     encoder: ReportEncoder = field(default_factory=ReportEncoder)
-    # (target key, its report's summary), compared with the previous run at the next flush
-    _to_compare: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # (target key, its report's summary and JSON line), compared with the previous run at the
+    # next flush
+    _to_compare: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
 
     def replay_finished(self) -> int:
         """A resumed run: what it already has counts and is written out, without re-checking."""
@@ -73,7 +74,7 @@ class Audit:
         summary, text = self.encoder.encode(report)
         self.store.add_result(self.run.id, target.key, target.tags, summary, text)
         if self.run.previous_run_id is not None:
-            self._to_compare.append((target.key, summary))
+            self._to_compare.append((target.key, summary, text))
         self._count_and_write(summary, text)
         for zone, why in self.breaker.newly_opened():
             self.stats.stopped_lists[zone] = why
@@ -87,12 +88,12 @@ class Audit:
         changes in one transaction."""
         if self._to_compare and self.run.previous_run_id is not None:
             batch, self._to_compare = self._to_compare, []
-            before = self.store.reports_of(self.run.previous_run_id, [key for key, _ in batch])
+            before = self.store.report_lines(self.run.previous_run_id, [key for key, *_ in batch])
             self.store.add_changes(
                 [
                     {"run_id": self.run.id, **change}
-                    for key, report in batch
-                    for change in changes.between(key, before.get(key), report)
+                    for key, summary, line in batch
+                    for change in changes.between_lines(key, before.get(key), summary, line)
                 ]
             )
         self.store.flush()

@@ -294,17 +294,18 @@ class Store:
             text = conn.execute(query).scalar()
         return json.loads(text) if text else None
 
-    def reports_of(self, run_id: int, keys: list[str]) -> dict[str, dict]:
-        """The run's reports of these targets, by target key: one query per IN_CHUNK keys."""
-        found: dict[str, dict] = {}
+    def report_lines(self, run_id: int, keys: list[str]) -> dict[str, str]:
+        """The run's reports of these targets as stored (JSON lines), by target key: one query
+        per IN_CHUNK keys."""
+        found: dict[str, str] = {}
         with self.engine.connect() as conn:
             for start in range(0, len(keys), IN_CHUNK):
                 query = sa.select(results.c.target_key, results.c.report).where(
                     results.c.run_id == run_id,
                     results.c.target_key.in_(keys[start : start + IN_CHUNK]),
                 )
-                for key, text in conn.execute(query):
-                    found[key] = json.loads(text)
+                for key, line in conn.execute(query):
+                    found[key] = line
         return found
 
     def read_report(self, run_id: int, key: str) -> Report | None:

@@ -43,7 +43,7 @@ class Truth(Enum):
 
 # Verdicts already worked out, by what they were worked out from (see _Memo): a fleet audit
 # asks the same rules of thousands of reports that differ only in ways no rule reads.
-MEMO_ENTRIES = 4096
+MEMO_ENTRIES = 256
 
 
 def evaluate(

@@ -4,6 +4,7 @@ its counters, CSV rows and changes from a summary that says the same as the repo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -81,3 +82,23 @@ def test_changes_read_from_stored_lines_are_those_of_the_reports(reports: list[R
             skipped_some |= old_line != new_line and same_from_verdict
     assert found_some and skipped_some
     assert changes.between_lines("k", None, encoded[0][0], encoded[0][1])[0]["kind"] == "added"
+
+
+def test_list_results_with_unusual_text_are_written_exactly(reports: list[Report]) -> None:
+    """A result's JSON around its query and removal URL is kept per list and answer; text the
+    pieces could be confused with (NUL, quotes, other scripts) still comes out as json.dumps."""
+    base = next(r for r in reports if r.blocklists)
+    listing = base.blocklists[0]
+    odd = [
+        dataclasses.replace(listing, query="\x00", removal_url='https://x.test/?q="\\"'),
+        dataclasses.replace(listing, detail="\x00", removal_url="\x00"),
+        dataclasses.replace(listing, meanings=["Spam-Quelle ü", "\x00"], query="192.0.2.1"),
+        dataclasses.replace(listing, txt=["listed: 192.0.2.1"], query="192.0.2.1"),
+        dataclasses.replace(listing, query="192.0.2.2", removal_url="https://x.test/192.0.2.2"),
+        dataclasses.replace(listing, query="192.0.2.3", removal_url="https://x.test/192.0.2.3"),
+    ]
+    encoder = ReportEncoder()
+    for _ in range(2):
+        for result in odd:
+            report = dataclasses.replace(base, blocklists=[result, *base.blocklists])
+            assert encoder.encode(report)[1] == json.dumps(report.to_dict(), ensure_ascii=False)

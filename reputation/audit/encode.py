@@ -14,18 +14,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
-from reputation.report import SCHEMA, Report
+from reputation.report import SCHEMA, BlocklistResult, Report
 
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+encode_string = json.encoder.encode_basestring  # a str as JSON, as _encode writes it
 MAX_SHARED = 256  # distinct record lists whose JSON is kept
+MAX_TEMPLATES = 1024  # distinct list answers whose JSON is kept
+_HOLE = "\x00"  # where a template's query and removal URL go
+# A list result's template is that of every result with the same fields but these (txt: only
+# results without TXT texts are written from a template).
+_KEYED = [f for f in fields(BlocklistResult) if f.name not in ("query", "removal_url", "txt")]
+_TEMPLATE_TEXTS = attrgetter(*(f.name for f in _KEYED if f.default_factory is not list))
+_TEMPLATE_LISTS = attrgetter(*(f.name for f in _KEYED if f.default_factory is list))
 
 
 class ReportEncoder:
     def __init__(self) -> None:
         # id()s of a record list -> (the records, held so the ids stay theirs; their JSON)
         self._shared: dict[tuple[int, ...], tuple[tuple[Any, ...], str, list[dict]]] = {}
+        self._templates: dict[tuple, list[str]] = {}
 
     def encode(self, report: Report) -> tuple[dict[str, Any], str]:
         """(summary, JSON line) of one report."""
@@ -39,7 +50,7 @@ class ReportEncoder:
             f'"started_at": {_encode(report.started_at)}, '
             f'"duration_ms": {_encode(report.duration_ms)}, "verdict": {_encode(verdict)}, '
             f'"checks": {checks_json}, '
-            f'"blocklists": {_encode([b.to_dict() for b in report.blocklists])}, '
+            f'"blocklists": {self._listings(report.blocklists)}, '
             f'"providers": {providers_json}, "remedies": {_encode(report.remedies)}, '
             f'"unverified": {_encode(unverified)}}}'
         )
@@ -62,6 +73,31 @@ class ReportEncoder:
             "unverified": unverified,
         }
         return summary, line
+
+    def _listings(self, listings: Sequence[BlocklistResult]) -> str:
+        """The JSON of a report's list results. A result differs from the same list's other
+        results (the same answer) in its query and removal URL only, which are the IP's: the
+        rest is written once per list and answer, and the two filled in."""
+        parts = []
+        for result in listings:
+            template = self._template(result) if not result.txt else None
+            if template is None:  # TXT texts name the address: not worth keeping
+                parts.append(_encode(result.to_dict()))
+            else:
+                query, url = encode_string(result.query), encode_string(result.removal_url)
+                parts.append(f"{template[0]}{query}{template[1]}{url}{template[2]}")
+        return f"[{', '.join(parts)}]"
+
+    def _template(self, result: BlocklistResult) -> list[str] | None:
+        """A result's JSON around its query and removal URL, in three pieces."""
+        key = (_TEMPLATE_TEXTS(result), *map(tuple, _TEMPLATE_LISTS(result)))
+        template = self._templates.get(key)
+        if template is None:
+            if len(self._templates) >= MAX_TEMPLATES:
+                self._templates.clear()
+            data = {**result.to_dict(), "query": _HOLE, "removal_url": _HOLE}
+            template = self._templates[key] = _encode(data).split(_encode(_HOLE))
+        return template if len(template) == 3 else None  # a field that holds _HOLE itself
 
     def _records(self, records: Sequence[Any], summarise: Any) -> tuple[list[dict], str]:
         """The summaries and JSON of a list of records, made once for the same records."""

@@ -87,22 +87,36 @@ def report_json(report: dict[str, Any]) -> str:
     return json.dumps(report, ensure_ascii=False)
 
 
-class Batched(io.StringIO):
+class Batched(io.TextIOBase):
     """Collects output and passes it on in batches: one write per line to a pipe costs a
-    system call (and, unbuffered, a wake-up of the reader) per target."""
+    system call (and, unbuffered, a wake-up of the reader) per target. A batch goes out when
+    it is `every` seconds old or `most` characters long, so it stays small however fast the
+    reports come."""
 
-    def __init__(self, stream: TextIO, every: float = 0.5) -> None:
+    def __init__(self, stream: TextIO, every: float = 0.5, most: int = 1 << 20) -> None:
         super().__init__()
         self.stream = stream
         self.every = every
+        self.most = most
+        self._parts: list[str] = []
+        self._size = 0
         self._last = time.monotonic()
 
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size >= self.most:
+            self.flush()
+        return len(text)
+
     def flush(self) -> None:
-        text = self.getvalue()
+        text = "".join(self._parts)
+        self._parts, self._size = [], 0
         if text:
             self._write_all(text)
-            self.seek(0)
-            self.truncate()
         self.stream.flush()
         self._last = time.monotonic()
 
@@ -138,7 +152,8 @@ class Writer:
 
 class JsonlWriter(Writer):
     def result(self, report: dict[str, Any], text: str = "") -> None:
-        self.out.write((text or report_json(report)) + "\n")
+        self.out.write(text or report_json(report))
+        self.out.write("\n")
 
 
 class CsvWriter(Writer):

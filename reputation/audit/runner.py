@@ -30,7 +30,7 @@ from reputation.report import Report
 # Results are buffered and written (and compared with the previous run) a batch at a time, in
 # one transaction and one query for the batch's previous reports: at most FLUSH_EVERY results,
 # and never older than FLUSH_SECONDS. Every stop writes what is buffered.
-FLUSH_EVERY = 1000
+FLUSH_EVERY = 500
 FLUSH_SECONDS = 2.0
 # An audit allocates a few short-lived objects per DNS question (futures, answers, results),
 # about a million a run; with the default 700 the cycle collector ran some 2,000 times and took

@@ -1,5 +1,6 @@
 """Running an audit: targets stream through a bounded queue into N workers sharing one Session;
-each finished report is stored, compared with the previous run and written out at once.
+each finished report is written out at once, and stored and compared with the previous run a
+batch at a time.
 
 SIGINT / SIGTERM stop the run: finished targets stay stored, the run is marked interrupted,
 and `--resume` carries on with the targets it does not have yet.

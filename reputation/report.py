@@ -263,6 +263,13 @@ class Report:
         ]
         return lines
 
+    def _any_unverified(self) -> bool:
+        """Whether `unverified` has a line, without writing them."""
+        return any(
+            c.status is Status.ERROR or any(f.status is Status.ERROR for f in c.findings)
+            for c in self.checks
+        ) or any(b.status in (ListingStatus.REFUSED, ListingStatus.ERROR) for b in self.blocklists)
+
     @property
     def verdict(self) -> Verdict:
         statuses = {c.status for c in self.checks}
@@ -270,7 +277,7 @@ class Report:
             b.status is ListingStatus.LISTED and b.severity == "block" for b in self.blocklists
         ):
             return Verdict.FAIL
-        if self.unverified:
+        if self._any_unverified():
             return Verdict.INCOMPLETE
         if Status.WARN in statuses:
             return Verdict.WARN

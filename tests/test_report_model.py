@@ -15,7 +15,7 @@ from reputation.demo import SCENARIOS, world
 from reputation.dns.lab import LabDNSServer, LabWorld
 from reputation.providers import FINDING_CHECKS, evaluate, load_providers, prediction
 from reputation.records import FlatRecord
-from reputation.report import Report
+from reputation.report import Finding, ListingStatus, Report, Status, Verdict
 from tests.test_cli import reputation_cli
 from tests.worlds import PRECONDITIONS
 
@@ -61,6 +61,36 @@ def test_a_provider_verdict_depends_on_its_report_only(demo_reports: list[Report
     backward = [evaluate(chosen, report) for report in reversed(demo_reports)][::-1]
     assert forward == backward == [report.providers for report in demo_reports]
     assert len({tuple(p.verdict for p in verdicts) for verdicts in forward}) > 3
+
+
+def test_a_report_is_incomplete_exactly_when_something_could_not_be_verified(
+    demo_reports: list[Report],
+) -> None:
+    variants = []
+    for report in demo_reports:
+        passing = [c for c in report.checks if c.status is Status.PASS]
+        erring = Finding(Status.ERROR, "lookup timed out", [], "check_incomplete")
+        variants += [
+            report,
+            dataclasses.replace(
+                report, checks=[c for c in report.checks if c.status is not Status.FAIL]
+            ),
+            dataclasses.replace(
+                report,
+                checks=[dataclasses.replace(c, findings=[*c.findings, erring]) for c in passing],
+            ),
+            dataclasses.replace(
+                report,
+                checks=passing,
+                blocklists=[
+                    dataclasses.replace(b, status=ListingStatus.REFUSED) for b in report.blocklists
+                ],
+            ),
+        ]
+    for report in variants:
+        failing = report.verdict is Verdict.FAIL
+        assert failing or (report.verdict is Verdict.INCOMPLETE) == bool(report.unverified)
+    assert {r.verdict for r in variants} >= {Verdict.PASS, Verdict.INCOMPLETE, Verdict.FAIL}
 
 
 def test_only_helo_ptr_from_the_command_line_reads_back(tmp_path: object) -> None:

@@ -175,6 +175,10 @@ def test_killed_halfway_then_resumed_checks_each_target_once(tmp_path: Path) -> 
     assert len(stored_after) == 256 == len(set(stored_after))  # every target, each once
     assert not any(f"{reversed_ip(ip)}.zen.spamhaus.org." in asked for ip in stored)
     assert len([line for line in resumed.stdout.splitlines()]) == 256  # the whole run's output
+    with sqlite3.connect(db_path) as conn:  # each line as stored, the replayed ones included
+        assert {row[0] for row in conn.execute("SELECT report FROM results")} == set(
+            resumed.stdout.splitlines()
+        )
     assert count  # the /24 is 256 targets
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import signal
 import sys
 import time
@@ -62,8 +63,8 @@ class Audit:
     def replay_finished(self) -> int:
         """A resumed run: what it already has counts and is written out, without re-checking."""
         done = 0
-        for report in self.store.reports(self.run.id):
-            self._count_and_write(report)
+        for line in self.store.lines(self.run.id):
+            self._count_and_write(json.loads(line), line)  # the line goes out as stored
             done += 1
         return done
 

@@ -315,10 +315,14 @@ class Store:
 
     def reports(self, run_id: int) -> Iterator[dict]:
         """The run's reports in the order they finished, streamed from the database."""
+        return (json.loads(line) for line in self.lines(run_id))
+
+    def lines(self, run_id: int) -> Iterator[str]:
+        """The run's reports as stored (JSON lines), in the order they finished, streamed."""
         query = sa.select(results.c.report).where(results.c.run_id == run_id).order_by(results.c.id)
         with self.engine.connect() as conn:
-            for (text,) in conn.execution_options(yield_per=500).execute(query):
-                yield json.loads(text)
+            for (line,) in conn.execution_options(yield_per=500).execute(query):
+                yield line
 
     def count_results(self, run_id: int) -> int:
         query = sa.select(sa.func.count()).select_from(results).where(results.c.run_id == run_id)

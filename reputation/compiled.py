@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
+PACKAGE_ROOT = os.path.dirname(os.path.realpath(__file__))
 
 
 def cache_dir() -> Path:
@@ -46,16 +47,27 @@ def cached(name: str, sources: Sequence[Path], build: Callable[[], T]) -> T:
 
 def _fingerprint(sources: Sequence[Path]) -> str:
     """The data files and the package's own code (whose classes the pickle holds)."""
-    digest = hashlib.sha256(sys.version.encode())
-    for source in [*sources, *_code_files()]:
+    digest = hashlib.sha256(f"{sys.version}\0{_code_digest(PACKAGE_ROOT)}\0".encode())
+    for source in sources:
         stat = source.stat()
         digest.update(f"{source.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return digest.hexdigest()[:20]
 
 
 @functools.cache
-def _code_files() -> list[Path]:
-    return sorted(Path(__file__).resolve().parent.rglob("*.py"))
+def _code_digest(root: str) -> str:
+    """Every .py file under root (path, size, modification time), walked once per process:
+    a pickle made by other code is never loaded. The paths are under an already resolved root,
+    so one stat a file is all it costs."""
+    digest = hashlib.sha256()
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                stat = os.stat(path)
+                digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
 
 
 def _store(path: Path, value: object) -> None:

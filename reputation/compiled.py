@@ -4,7 +4,9 @@
 directory when a copy made from the same source files and the same code exists (same paths,
 sizes and modification times, same Python). Anything wrong with the cache (unwritable,
 corrupt) falls back to `build()`: the cache can only make a run faster, never different.
-Set REPUTATION_NO_CACHE=1 to bypass it.
+Each installation of the package keeps its own copies, so two of them (two virtual environments,
+a checkout beside an installed copy) never evict each other's. Set REPUTATION_NO_CACHE=1 to
+bypass it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 PACKAGE_ROOT = os.path.dirname(os.path.realpath(__file__))
+INSTALLATION = hashlib.sha256(PACKAGE_ROOT.encode()).hexdigest()[:8]
 
 
 def cache_dir() -> Path:
@@ -32,7 +35,7 @@ def cached(name: str, sources: Sequence[Path], build: Callable[[], T]) -> T:
     if os.environ.get("REPUTATION_NO_CACHE"):
         return build()
     try:
-        path = cache_dir() / f"{name}-{_fingerprint(sources)}.pickle"
+        path = cache_dir() / f"{name}-{INSTALLATION}-{_fingerprint(sources)}.pickle"
     except OSError:  # a source is missing: nothing to key the cache on
         return build()
     try:
@@ -74,7 +77,7 @@ def _store(path: Path, value: object) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         for old in path.parent.glob(f"{path.name.rsplit('-', 1)[0]}-*.pickle"):
-            old.unlink(missing_ok=True)  # copies made from older sources
+            old.unlink(missing_ok=True)  # this installation's copies made from older sources
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as out:
             pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(out.name, path)

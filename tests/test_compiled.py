@@ -63,3 +63,19 @@ def test_changed_code_changes_the_key(tmp_path: Path) -> None:
 def test_a_missing_source_builds_without_caching(cache_home: Path, tmp_path: Path) -> None:
     assert compiled.cached("sample", [tmp_path / "absent.toml"], lambda: "built") == "built"
     assert not (cache_home / "reputation").exists()
+
+
+def test_two_installations_keep_their_own_copies(
+    cache_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "data.toml"
+    source.write_text("a = 1\n")
+    compiled.cached("sample", [source], lambda: "this one")
+    elsewhere = tmp_path / "other-venv" / "reputation"  # another copy, with other code
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "__init__.py").write_text('"""Another version."""\n')
+    with monkeypatch.context() as other:
+        other.setattr(compiled, "PACKAGE_ROOT", str(elsewhere))
+        other.setattr(compiled, "INSTALLATION", "elsewhere")
+        assert compiled.cached("sample", [source], lambda: "the other") == "the other"
+    assert compiled.cached("sample", [source], lambda: "rebuilt") == "this one"

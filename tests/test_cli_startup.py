@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reputation.cli import COMMANDS, app, load_commands
 from reputation.dns.lab import LabDNSServer, LabWorld
 from tests.worlds import PRECONDITIONS
 
@@ -26,7 +27,14 @@ from reputation.cli import main
 main()
 """
 NOT_FOR_CHECK = ("sqlalchemy", "pydantic", "httpx", "dkim", "authres", "rich")
-OTHER_COMMANDS = ("reputation.audit", "reputation.bounce", "reputation.message")
+OTHER_COMMANDS = (
+    "reputation.audit",
+    "reputation.bounce",
+    "reputation.message",
+    "reputation.cli.audit",
+    "reputation.cli.bounce",
+    "reputation.cli.message",
+)
 
 
 def modules_loaded_by(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
@@ -60,6 +68,13 @@ def test_check_loads_nothing_the_other_commands_need(server: LabDNSServer) -> No
     assert "clean.net" in done.stdout  # the report was rendered
     assert packages(modules).isdisjoint(NOT_FOR_CHECK)
     assert not {m for m in modules if m.startswith(OTHER_COMMANDS)}
+    assert "reputation.rdap" not in modules  # --no-rdap
+
+
+def test_every_command_is_known_and_listed_in_order() -> None:
+    load_commands()
+    registered = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
+    assert registered == list(COMMANDS)  # one missing from COMMANDS would load every module
 
 
 def test_check_help_loads_no_other_commands_libraries() -> None:

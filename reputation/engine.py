@@ -276,7 +276,7 @@ async def run_blocklists(
     shared: Querier | None = None,
     points: blocklists.TestPoints | None = None,
 ) -> list[BlocklistResult]:
-    """Every list, concurrently, under one deadline.
+    """Every list at once (one batch of questions), under one deadline.
 
     Domain lists are asked about the domain and, for a subdomain, its registrable domain too:
     URI lists such as SURBL and URIBL list registrable domains only. A reserved name is never
@@ -300,32 +300,29 @@ async def run_blocklists(
     done: list[list[BlocklistResult] | None] = [None] * len(asks)
     env = ctx.options.env if ctx.options.env is not None else os.environ
     resolver = shared or ctx.resolver
-    points = points or blocklists.TestPoints(resolver)
-
-    async def lookup(index: int) -> None:
-        entry, ip, domain = asks[index]
+    allowed: list[int] = []
+    for index, (entry, ip, domain) in enumerate(asks):
         if breaker is not None and not breaker.allows(entry.zone):
             done[index] = blocklists.unanswered(entry, ip, domain, breaker.why(entry.zone))
-            return
-        try:
-            done[index] = await blocklists.lookup(resolver, entry, ip, domain, env, points)
-        except Exception as exc:  # a defect must cost one list, not the report
-            detail = f"internal error: {type(exc).__name__}: {exc}"
-            done[index] = blocklists.unanswered(entry, ip, domain, detail)
-        if breaker is not None and done[index]:
-            _tell(breaker, entry, done[index])
-
+        else:
+            allowed.append(index)
+    asked: list[list[BlocklistResult] | None] = [None] * len(allowed)
     deadline = ctx.options.timeout * DEADLINE_FACTOR
+    why = f"not completed within {deadline:g}s"
     try:
         async with backstop(deadline):
-            await asyncio.gather(*(lookup(index) for index in range(len(asks))))
+            await blocklists.lookup_many(resolver, [asks[i] for i in allowed], env, points, asked)
     except TimeoutError:
-        late = f"not completed within {deadline:g}s"
-        for index, (entry, ip, domain) in enumerate(asks):
-            if done[index] is None:
-                done[index] = blocklists.unanswered(entry, ip, domain, late)
-                if breaker is not None and done[index]:
-                    _tell(breaker, entry, done[index])
+        pass
+    except Exception as exc:  # a defect must cost the lists, not the report
+        why = f"internal error: {type(exc).__name__}: {exc}"
+    for index, results in zip(allowed, asked, strict=True):
+        entry, ip, domain = asks[index]
+        done[index] = (
+            results if results is not None else blocklists.unanswered(entry, ip, domain, why)
+        )
+        if breaker is not None and done[index]:
+            _tell(breaker, entry, done[index])  # type: ignore[arg-type]
     return [result for batch in done if batch is not None for result in batch]
 
 

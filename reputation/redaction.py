@@ -28,6 +28,8 @@ def placeholder(env_name: str) -> str:
 def redact(text: str) -> str:
     """`text` with every remembered secret replaced by its placeholder (in any letter case,
     since DNS names are case-insensitive)."""
+    if not _known:
+        return text
     # Longest first: one key may begin with another that this process has also seen.
     for secret, shown in sorted(_known.items(), key=lambda item: -len(item[0])):
         text = re.sub(re.escape(secret), lambda _, shown=shown: shown, text, flags=re.IGNORECASE)

@@ -13,7 +13,7 @@ health.py (the lists themselves).
 from reputation.blocklists.catalog import Blocklist, Catalog, CatalogError
 from reputation.blocklists.health import Health, health
 from reputation.blocklists.loader import load_catalog, parse_catalog
-from reputation.blocklists.lookup import lookup, unanswered
+from reputation.blocklists.lookup import lookup, lookup_many, unanswered
 from reputation.blocklists.names import point_name, query_name
 from reputation.blocklists.points import Points, TestPoints
 from reputation.blocklists.reading import (
@@ -41,6 +41,7 @@ __all__ = [
     "interpret",
     "load_catalog",
     "lookup",
+    "lookup_many",
     "most_serious",
     "parse_catalog",
     "point_name",

@@ -5,20 +5,24 @@ answer only if the positive test point still is."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from reputation.blocklists.catalog import Blocklist
 from reputation.blocklists.names import ascii_domain, query_name
 from reputation.blocklists.points import Points, TestPoints, ask_point
 from reputation.blocklists.reading import LISTS_EVERYTHING, LOOKS_EMPTY, Reading, interpret
 from reputation.bounds import MAX_EVIDENCE_LINES, shorten
-from reputation.dns.cache import Querier
+from reputation.dns.cache import Querier, query_many
 from reputation.dns.resolver import Answer
 from reputation.inputs import IPAddress
 from reputation.redaction import redact
 from reputation.report import BlocklistResult, ListingStatus
 
-__all__ = ["ask_point", "lookup", "unanswered"]
+__all__ = ["ask_point", "lookup", "lookup_many", "unanswered"]
+
+
+_SUBJECT = {4: "ip4", 6: "ip6"}
+Ask = tuple[Blocklist, IPAddress | None, str | None]
 
 
 async def lookup(
@@ -33,16 +37,114 @@ async def lookup(
 
     `points`: the session's test-point answers; None asks them through `resolver` for this
     lookup alone."""
-    targets = _targets(blocklist, ip, domain)
-    if blocklist.requires_key and blocklist.key_env and not blocklist.key(env):
-        return [_skipped(blocklist, subject, text) for subject, text in targets]
+    done: list[list[BlocklistResult] | None] = [None]
+    await lookup_many(resolver, [(blocklist, ip, domain)], env, points, done)
+    return done[0] or []
+
+
+async def lookup_many(
+    resolver: Querier,
+    asks: Sequence[Ask],
+    env: Mapping[str, str],
+    points: TestPoints | None,
+    done: list[list[BlocklistResult] | None],
+) -> None:
+    """`done[i]`: the results of `asks[i]` (a list, an IP, a domain), filled in as each is known.
+
+    The A questions of every ask go out as one batch, the TXT questions of the listings as a
+    second: no task or future per question. A caller that gives up early keeps what is filled."""
     points = points or TestPoints(resolver)
-    if len(targets) == 1:  # the usual case: no gather, no extra task
-        return [await _lookup_one(resolver, points, blocklist, *targets[0], env)]
-    asks = (
-        _lookup_one(resolver, points, blocklist, subject, text, env) for subject, text in targets
+    pending: list[_Pending] = []
+    texts: dict[IPAddress, str] = {}
+    for index, (blocklist, ip, domain) in enumerate(asks):
+        targets = _targets(blocklist, ip, domain, texts)
+        if blocklist.requires_key and blocklist.key_env and not blocklist.key(env):
+            done[index] = [_skipped(blocklist, subject, text) for subject, text in targets]
+            continue
+        if not targets:
+            done[index] = []
+            continue
+        zone = blocklist.effective_zone(env)
+        known = points.known_or_asked(blocklist, zone)  # asked while the answers are awaited
+        for subject, text in targets:
+            name = f"{query_name(text, subject)}.{zone}"
+            pending.append(_Pending(index, blocklist, subject, text, name, known))
+    answers = await query_many(resolver, [(p.name, "A") for p in pending])
+    for item, answer in zip(pending, answers, strict=True):
+        tested = item.points if isinstance(item.points, Points) else None
+        if tested is None:
+            tested = await asyncio.shield(item.points)
+        item.read(answer, tested, env)
+    listed = [p for p in pending if p.wants_txt]
+    txts = await query_many(resolver, [(p.name, "TXT") for p in listed])
+    for item, text in zip(listed, txts, strict=True):
+        item.txt = text.records
+    for index, items in _by_ask(pending).items():
+        done[index] = [item.result() for item in items]
+
+
+class _Pending:
+    """One question to one list about one subject, on its way to a `BlocklistResult`."""
+
+    __slots__ = (
+        "answered",
+        "blocklist",
+        "index",
+        "name",
+        "points",
+        "reading",
+        "subject",
+        "text",
+        "txt",
     )
-    return list(await asyncio.gather(*asks))
+
+    def __init__(
+        self,
+        index: int,
+        blocklist: Blocklist,
+        subject: str,
+        text: str,
+        name: str,
+        points: Points | asyncio.Task[Points],
+    ) -> None:
+        self.index = index
+        self.blocklist = blocklist
+        self.subject = subject
+        self.text = text
+        self.name = name
+        self.points = points
+        self.reading: Reading | None = None
+        self.answered = False
+        self.txt: list[str] = []
+
+    def read(self, answer: Answer, tested: Points, env: Mapping[str, str]) -> None:
+        blocklist = self.blocklist
+        try:
+            reading = interpret(blocklist, answer, key_used=blocklist.key(env) is not None)
+            reading = _check_negative(blocklist, reading, tested.negative)
+            reading = _check_positive(blocklist, reading, tested.positive)
+            self.reading = _check_retired(blocklist, reading)
+        except Exception as exc:  # a defect must cost one list, not the report
+            detail = f"internal error: {type(exc).__name__}: {exc}"
+            self.reading = Reading(ListingStatus.ERROR, detail=detail, remedy="report it")
+        self.answered = answer.ok
+
+    @property
+    def wants_txt(self) -> bool:
+        """A listing (or a refusal) that came as records: its TXT says why."""
+        status = self.reading.status if self.reading is not None else None
+        return status in (ListingStatus.LISTED, ListingStatus.REFUSED) and self.answered
+
+    def result(self) -> BlocklistResult:
+        assert self.reading is not None
+        return _result(self.blocklist, self.subject, self.text, self.reading, self.txt)
+
+
+def _by_ask(pending: Sequence[_Pending]) -> dict[int, list[_Pending]]:
+    grouped: dict[int, list[_Pending]] = {}
+    for item in pending:
+        grouped.setdefault(item.index, []).append(item)
+    return grouped
 
 
 def unanswered(
@@ -57,11 +159,20 @@ def unanswered(
 
 
 def _targets(
-    blocklist: Blocklist, ip: IPAddress | None, domain: str | None
+    blocklist: Blocklist,
+    ip: IPAddress | None,
+    domain: str | None,
+    texts: dict[IPAddress, str] | None = None,
 ) -> list[tuple[str, str]]:
+    """(subject, text) pairs; `texts` keeps each address's text for the lookups of one batch."""
     targets: list[tuple[str, str]] = []
-    if ip is not None and f"ip{ip.version}" in blocklist.subject:
-        targets.append((f"ip{ip.version}", str(ip)))
+    if ip is not None and _SUBJECT[ip.version] in blocklist.subject:
+        text = texts.get(ip) if texts is not None else None
+        if text is None:
+            text = str(ip)
+            if texts is not None:
+                texts[ip] = text
+        targets.append((_SUBJECT[ip.version], text))
     if domain and blocklist.subjects_domain:
         targets.append(("domain", ascii_domain(domain)))
     return targets
@@ -78,29 +189,6 @@ def _skipped(blocklist: Blocklist, subject: str, text: str) -> BlocklistResult:
             remedy=f"set {blocklist.key_env} to use this list",
         ),
     )
-
-
-async def _lookup_one(
-    resolver: Querier,
-    points: TestPoints,
-    blocklist: Blocklist,
-    subject: str,
-    text: str,
-    env: Mapping[str, str],
-) -> BlocklistResult:
-    zone = blocklist.effective_zone(env)
-    name = f"{query_name(text, subject)}.{zone}"
-    known = points.known_or_asked(blocklist, zone)  # asked while the answer is awaited
-    answer = await resolver.query(name, "A")
-    tested = known if isinstance(known, Points) else await asyncio.shield(known)
-    reading = interpret(blocklist, answer, key_used=blocklist.key(env) is not None)
-    reading = _check_negative(blocklist, reading, tested.negative)
-    reading = _check_positive(blocklist, reading, tested.positive)
-    reading = _check_retired(blocklist, reading)
-    txt: list[str] = []
-    if reading.status in (ListingStatus.LISTED, ListingStatus.REFUSED) and answer.ok:
-        txt = (await resolver.query(name, "TXT")).records
-    return _result(blocklist, subject, text, reading, txt)
 
 
 def _check_negative(blocklist: Blocklist, reading: Reading, negative: Answer | None) -> Reading:

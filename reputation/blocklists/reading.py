@@ -34,10 +34,13 @@ class Reading:
     remedy: str = ""
 
 
+NOT_LISTED = Reading(ListingStatus.CLEAN, detail="not listed")
+
+
 def interpret(blocklist: Blocklist, answer: Answer, *, key_used: bool = False) -> Reading:
     """Read an A answer: clean, listed (with meanings), refused or error. Pure."""
     if answer.absent:
-        return Reading(ListingStatus.CLEAN, detail="not listed")
+        return NOT_LISTED
     if answer.outcome is Outcome.TIMEOUT:
         return Reading(ListingStatus.ERROR, detail=_worded("timed out", answer.detail))
     if answer.outcome is Outcome.SERVFAIL:

@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import NamedTuple, Protocol
 
 from reputation.dns.resolver import Answer, display_name
 
@@ -34,13 +33,22 @@ class Querier(Protocol):
 
     async def query(self, name: str, rdtype: str) -> Answer: ...
 
+    async def query_many(self, questions: Sequence[Key]) -> list[Answer]: ...
+
+
+async def query_many(resolver: Querier, questions: Sequence[Key]) -> list[Answer]:
+    """Many answers at once, through `query_many` where the querier has it."""
+    many = getattr(resolver, "query_many", None)
+    if many is not None:
+        return await many(questions)
+    return list(await asyncio.gather(*(resolver.query(*q) for q in questions)))
+
 
 def question_key(name: str, rdtype: str) -> Key:
     return display_name(name).lower(), rdtype.upper()
 
 
-@dataclass
-class _Kept:
+class _Kept(NamedTuple):
     answer: Answer
     expires: float
 
@@ -77,6 +85,22 @@ class AnswerCache:
             self.hits += 1
             return kept
         return await self._asking.ask(key, self._ask)
+
+    async def query_many(self, questions: Sequence[Key]) -> list[Answer]:
+        """Many questions, in order; those not kept go upstream together in one batch."""
+        keys = [question_key(name, rdtype) for name, rdtype in questions]
+        answers: list[Answer | None] = [self._fresh(key) for key in keys]
+        missing = [index for index, answer in enumerate(answers) if answer is None]
+        self.hits += len(keys) - len(missing)
+        if missing:
+            self.misses += len(missing)
+            # Questions another asker has in flight are shared by the resolver's own memo.
+            fetched = await query_many(self.upstream, [keys[i] for i in missing])
+            for index, answer in zip(missing, fetched, strict=True):
+                answers[index] = answer
+                if not answer.unverified:
+                    self._keep(keys[index], answer)
+        return answers  # type: ignore[return-value]
 
     def _fresh(self, key: Key) -> Answer | None:
         kept = self._kept.get(key)
@@ -134,6 +158,20 @@ class RunResolver:
     async def _ask(self, key: Key) -> Answer:
         return self._answers.get(key) or await self.shared.query(*key)
 
+    async def query_many(self, questions: Sequence[Key]) -> list[Answer]:
+        """Many questions, in order; each keeps the one answer this check gives it."""
+        keys = [question_key(*q) for q in questions]
+        missing = [key for key in dict.fromkeys(keys) if key not in self._answers]
+        alone = [key for key in missing if self._asking.busy(key)]
+        together = [key for key in missing if not self._asking.busy(key)]
+        if together:
+            fetched = await query_many(self.shared, together)
+            for key, answer in zip(together, fetched, strict=True):
+                self._answers.setdefault(key, answer)
+        for key in alone:  # asked by this check already, one at a time: share that answer
+            await self.query(*key)
+        return [self._answers[key] for key in keys]
+
     async def aclose(self) -> None:
         """Nothing to release: the check's own tasks are what wait (see InFlight)."""
 
@@ -148,6 +186,9 @@ class InFlight:
 
     def __init__(self) -> None:
         self._waiting: dict[Key, asyncio.Future[Answer]] = {}
+
+    def busy(self, key: Key) -> bool:
+        return key in self._waiting
 
     async def ask(self, key: Key, fetch: Callable[[Key], Awaitable[Answer]]) -> Answer:
         while (waiting := self._waiting.get(key)) is not None:

@@ -16,7 +16,15 @@ import dns.rdatatype
 
 from reputation.dns import wire
 from reputation.dns.answer import UNVERIFIED, Answer, Outcome, display_name, record_text
-from reputation.dns.transport import Exchange, Server, Transport, Trouble, attempt_plan
+from reputation.dns.transport import (
+    Batch,
+    BatchSlot,
+    Exchange,
+    Server,
+    Transport,
+    Trouble,
+    attempt_plan,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -88,14 +96,36 @@ class Resolver:
         known.waiters.append(waiter)  # type: ignore[arg-type]
         return await waiter
 
-    def _ask(self, key: tuple[str, str]) -> Answer | Exchange:
+    async def query_many(self, questions: Sequence[tuple[str, str]]) -> list[Answer]:
+        """The answers to many questions, in order: one future for all of them, not one each."""
+        answers: list[Answer | None] = [None] * len(questions)
+        asking: list[tuple[int, Exchange]] = []
+        transport = Transport.running()
+        memo = self._memo
+        for index, (name, rdtype) in enumerate(questions):
+            key = (display_name(name).lower(), rdtype.upper())
+            known = memo.get(key)
+            if known is None:
+                known = memo[key] = self._ask(key, transport)
+            if isinstance(known, Answer):
+                answers[index] = known
+            else:
+                asking.append((index, known))
+        if asking:
+            batch = Batch(asking[0][1].transport.loop, answers, len(asking))
+            for index, exchange in asking:
+                exchange.waiters.append(BatchSlot(batch, index))  # type: ignore[arg-type]
+            await batch.future
+        return answers  # type: ignore[return-value]
+
+    def _ask(self, key: tuple[str, str], transport: Transport | None = None) -> Answer | Exchange:
         name, rdtype = key
         try:
             qtype = _TYPES.get(rdtype) or dns.rdatatype.from_text(rdtype)
             question = wire.question(wire.encode_name(name), qtype)
         except ValueError as exc:
             return Answer(name, rdtype, Outcome.ERROR, detail=f"not a valid DNS name ({exc})")
-        transport = Transport.running()
+        transport = transport or Transport.running()
         exchange = Exchange(
             transport, self._plan, question, self.timeout, self._finish, (key, qtype)
         )

@@ -1,7 +1,8 @@
 """Sending DNS questions: a few long-lived UDP sockets shared by every query of an event loop.
 
-Each question is one `Exchange`: one timer, and one future per waiter. It waits for a slot under the
-process-wide limit on queries in flight, and its timeout starts when its first packet leaves.
+Each question is one `Exchange`: one entry in the loop's one timer heap, and one waiter per asker
+(a future, or a slot of a batch). It waits for a slot under the process-wide limit on queries in
+flight, and its timeout starts when its first packet leaves.
 A reply is taken only when its ID, question and source address all match an attempt still
 outstanding; anything else is ignored, as a spoofed or stray datagram. Before a timer resends,
 the sockets are read: a reply that sat unread because the loop was busy is not a lost packet.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import secrets
 import socket
 from collections import deque
@@ -93,6 +96,14 @@ class Transport:
         self._outbox: list[tuple[_Socket, bytes, Server]] = []
         self.replies = 0  # replies taken so far: tells a busy process from a silent network
         self.closed = False
+        # One loop timer for every exchange: (when, tiebreak, exchange), stale entries skipped.
+        self._timers: list[tuple[float, int, Exchange]] = []
+        self._armed = 0
+        self._tiebreak = itertools.count()
+        self._tick: asyncio.TimerHandle | None = None
+        self._tick_at = 0.0
+        # One receive buffer for every read: a datagram of any size fits, none is allocated.
+        self._buffer = memoryview(bytearray(65535))
 
     @staticmethod
     def current() -> Transport | None:
@@ -203,22 +214,70 @@ class Transport:
         for sock in list(self._all):
             self._readable(sock)
 
+    def arm(self, exchange: Exchange, when: float) -> None:
+        """Wake `exchange` at `when` (its `_on_timer`), replacing the time it was armed for."""
+        if not exchange.due:
+            self._armed += 1
+        exchange.due = when
+        heapq.heappush(self._timers, (when, next(self._tiebreak), exchange))
+        if self._tick is None or when < self._tick_at:
+            self._schedule_tick(when)
+        elif len(self._timers) > 1024 and len(self._timers) > 3 * self._armed:
+            self._compact()
+
+    def disarm(self, exchange: Exchange) -> None:
+        if exchange.due:
+            exchange.due = 0.0
+            self._armed -= 1
+
+    def _compact(self) -> None:
+        self._timers = [entry for entry in self._timers if entry[2].due == entry[0]]
+        heapq.heapify(self._timers)
+
+    def _schedule_tick(self, when: float) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+        self._tick_at = when
+        self._tick = self.loop.call_at(when, self._on_tick)
+
+    def _on_tick(self) -> None:
+        self._tick = None
+        self.drain()  # a reply that sat unread while the loop was busy is not lost
+        now = self.loop.time()
+        timers = self._timers
+        due: list[Exchange] = []
+        while timers and timers[0][0] <= now:
+            when, _, exchange = heapq.heappop(timers)
+            if exchange.due == when:
+                self.disarm(exchange)
+                due.append(exchange)
+        for exchange in due:
+            exchange._on_timer()
+        while timers and timers[0][2].due != timers[0][0]:
+            heapq.heappop(timers)  # stale: answered or re-armed since
+        if timers and self._tick is None:
+            self._schedule_tick(timers[0][0])
+
     def _readable(self, sock: _Socket) -> None:
+        buffer = self._buffer
         while not sock.closed:
             try:
-                data, source = sock.sock.recvfrom(65535)
+                size, source = sock.sock.recvfrom_into(buffer)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return
-            if len(data) < 12:
+            if size < 12:
                 continue
+            data = bytes(buffer[:size])
             entry = sock.pending.get((data[0] << 8) | data[1])
             if entry is not None:
                 entry[0].on_reply(sock, (data[0] << 8) | data[1], entry[1], data, source)
 
     def close(self) -> None:
         self.closed = True
+        if self._tick is not None:
+            self._tick.cancel()
         for exchange in list(self.waiting):
             exchange.cancel()
         for sock in list(self._all):
@@ -278,6 +337,42 @@ def trouble_for_rcode(server: Server, rcode: int) -> Trouble:
     return Trouble(Outcome.ERROR, f"{where(server)} answered rcode {rcode}")
 
 
+class Batch:
+    """Many exchanges awaited as one: one future for all their answers, no future per question."""
+
+    __slots__ = ("future", "left", "results")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, results: list, left: int) -> None:  # type: ignore[type-arg]
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.results = results
+        self.left = left
+
+    def deliver(self, index: int, result: object) -> None:
+        self.results[index] = result
+        self.left -= 1
+        if not self.left and not self.future.done():
+            self.future.set_result(None)
+
+
+class BatchSlot:
+    """One question's place in a `Batch`; an `Exchange` treats it as it treats a waiting future."""
+
+    __slots__ = ("batch", "index")
+
+    def __init__(self, batch: Batch, index: int) -> None:
+        self.batch = batch
+        self.index = index
+
+    def done(self) -> bool:
+        return self.batch.future.done()
+
+    def set_result(self, result: object) -> None:
+        self.batch.deliver(self.index, result)
+
+    def cancel(self) -> None:
+        self.batch.future.cancel()
+
+
 class Exchange:
     """One question's life: attempts to each server, twice, staggered; then TCP if truncated.
 
@@ -289,6 +384,7 @@ class Exchange:
         "attempts",
         "context",
         "deadline",
+        "due",
         "finish",
         "finished",
         "last_sent",
@@ -298,7 +394,6 @@ class Exchange:
         "stagger",
         "tcp",
         "timeout",
-        "timer",
         "transport",
         "trouble",
         "waiters",
@@ -326,7 +421,7 @@ class Exchange:
         self.last_sent = False
         self.attempts: list[tuple[_Socket, int]] = []
         self.trouble: dict[Server, Trouble] = {}
-        self.timer: asyncio.TimerHandle | None = None
+        self.due = 0.0  # when the transport wakes it (see Transport.arm); 0 when not armed
         self.tcp: asyncio.Task[None] | None = None
         self.finished = False
 
@@ -372,13 +467,11 @@ class Exchange:
             self._advance()
 
     def _arm(self, when: float) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = self.transport.loop.call_at(when, self._on_timer)
+        self.transport.arm(self, when)
 
     def _on_timer(self) -> None:
-        self.timer = None
-        self.transport.drain()  # a reply that sat unread while the loop was busy is not lost
+        """Called by the transport after it read the sockets: a reply that sat unread while
+        the loop was busy is not taken for a lost packet."""
         if self.finished or self.tcp is not None:
             return
         if self.transport.loop.time() >= self.deadline:
@@ -434,9 +527,7 @@ class Exchange:
             self._advance()
 
     def _cancel_timer(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.transport.disarm(self)
 
     def _cleanup(self) -> bool:
         if self.finished:

@@ -44,15 +44,32 @@ def encode_name(name: str) -> bytes:
         text = name[:-1] if name.endswith(".") else name
         if not text:
             return b"\x00"
-        labels = text.encode().split(b".")
-        if all(0 < len(label) < 64 for label in labels):
-            wire = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
-            if len(wire) <= 255:
-                return wire
+        wire = _plain_wire(text)
+        if wire is not None:
+            return wire
     try:  # IDN, escapes and every invalid name: dnspython's rules and words
         return dns.name.from_text(name).to_wire() or b"\x00"
     except dns.exception.DNSException as exc:
         raise ValueError(str(exc)) from None
+
+
+def _plain_wire(text: str) -> bytes | None:
+    """Wire form of a plain ASCII name without escapes; None when a label is empty or too long,
+    or the name too long (dnspython then says which)."""
+    if len(text) > 253:
+        return None
+    parts: list[bytes] = []
+    for label in text.encode().split(b"."):
+        size = len(label)
+        if not 0 < size < 64:
+            return None
+        parts.append(_LENGTH[size])
+        parts.append(label)
+    parts.append(b"\x00")
+    return b"".join(parts)
+
+
+_LENGTH = [bytes((size,)) for size in range(64)]
 
 
 def question(qname: bytes, qtype: int) -> bytes:
@@ -108,16 +125,17 @@ def _read(name: str, rdtype: str, qtype: int, reply: bytes) -> Answer:
         raise WireError("the reply does not repeat the question")
     labels, offset = read_name(reply, 12)
     current = b".".join(labels).lower()
-    answers, offset = _records(reply, offset + 4, ancount)
-    found, cnames, ttls = _follow_chain(reply, answers, current, qtype)
+    if ancount:
+        answers, offset = _records(reply, offset + 4, ancount)
+        found, cnames, ttls = _follow_chain(reply, answers, current, qtype)
+    else:  # the usual blocklist answer: NXDOMAIN, nothing to follow
+        found, cnames, ttls, offset = [], (), [], offset + 4
     nxdomain = flags & 0x0F == NXDOMAIN
     if nxdomain and found:
         raise WireError("NXDOMAIN with an answer")
     if found:
         read = found[:MAX_RECORDS_READ]  # parsing is CPU on the event loop: bounded
-        rdata = dict.fromkeys(
-            dns.rdata.from_wire(dns.rdataclass.IN, qtype, reply, r.offset, r.length) for r in read
-        )
+        rdata = dict.fromkeys(_rdata(qtype, reply, r.offset, r.length) for r in read)
         unread = len(found) - len(read)
         return Answer(
             name, rdtype, Outcome.ANSWER, tuple(rdata), cnames, ttl=min(ttls), unread=unread
@@ -131,6 +149,26 @@ def _read(name: str, rdtype: str, qtype: int, reply: bytes) -> Answer:
         detail = "the server sent a referral, not an answer: it does not resolve recursively"
         return Answer(name, rdtype, Outcome.ERROR, cnames=cnames, detail=detail)
     return Answer(name, rdtype, Outcome.NODATA, cnames=cnames, ttl=ttl)
+
+
+def _rdata(qtype: int, reply: bytes, offset: int, length: int) -> dns.rdata.Rdata:
+    """One record's data. Records without names in them (A, AAAA, TXT) mean the same wherever
+    they appear, and dnspython objects are immutable: the few values a blocklist answers with
+    are parsed once, not once per reply."""
+    if qtype not in _SELF_CONTAINED:
+        return dns.rdata.from_wire(dns.rdataclass.IN, qtype, reply, offset, length)
+    key = (qtype, reply[offset : offset + length])
+    known = _parsed.get(key)
+    if known is None:
+        if len(_parsed) >= _PARSED_KEPT:
+            _parsed.clear()
+        known = _parsed[key] = dns.rdata.from_wire(dns.rdataclass.IN, qtype, reply, offset, length)
+    return known
+
+
+_SELF_CONTAINED = frozenset({1, 16, 28})  # A, TXT, AAAA: no compressed names inside
+_PARSED_KEPT = 4096
+_parsed: dict[tuple[int, bytes], dns.rdata.Rdata] = {}
 
 
 def _follow_chain(

@@ -7,9 +7,11 @@ options and imports; `reputation --help` and an unknown command load them all.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import typer
 
@@ -35,7 +37,12 @@ COMMANDS = {
 def main() -> None:
     _never_fail_on_encoding()
     args = sys.argv[1:] or ["--help"]
+    # Importing a command makes long-lived objects, not garbage: the cyclic collector is not
+    # run while it does, and the run's own collections then skip what it made.
+    gc.disable()
     load_commands(args)
+    gc.freeze()
+    gc.enable()
     command = typer.main.get_group(app)
     try:
         result = command.main(args=args, prog_name="reputation", standalone_mode=False)
@@ -44,7 +51,7 @@ def main() -> None:
         sys.exit(EXIT_BAD_INPUT)
     except typer.Abort:
         sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
+    _exit(result if isinstance(result, int) else 0)
 
 
 def load_commands(args: Sequence[str] = ()) -> None:
@@ -52,6 +59,15 @@ def load_commands(args: Sequence[str] = ()) -> None:
     named = COMMANDS.get(args[0]) if args else None
     for module in [named] if named else dict.fromkeys(COMMANDS.values()):
         importlib.import_module(f"reputation.cli.{module}")
+
+
+def _exit(code: int) -> NoReturn:
+    """End the process once the command is done. Its shutdown would otherwise run the cyclic
+    garbage collector over every object the imports and the run made (about 25 ms of a one-off
+    check); frozen, they are skipped, and the memory goes back with the process anyway. Exit
+    handlers still run and the output streams are still flushed."""
+    gc.freeze()
+    sys.exit(code)
 
 
 def _never_fail_on_encoding() -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from reputation.cli import COMMANDS, app, load_commands
+from reputation.cli import COMMANDS, load_commands
+from reputation.cli.app import app
 from reputation.dns.lab import LabDNSServer, LabWorld
 from tests.worlds import PRECONDITIONS
 

@@ -75,12 +75,18 @@ async def lookup_many(
         if tested is None:
             tested = await asyncio.shield(item.points)
         item.read(answer, tested, env)
+    by_ask = _by_ask(pending)
+    for index, items in by_ask.items():  # final already: kept even if the TXT round is cut short
+        if not any(item.wants_txt for item in items):
+            done[index] = [item.result() for item in items]
     listed = [p for p in pending if p.wants_txt]
+    if not listed:
+        return
     txts = await query_many(resolver, [(p.name, "TXT") for p in listed])
     for item, text in zip(listed, txts, strict=True):
         item.txt = text.records
-    for index, items in _by_ask(pending).items():
-        done[index] = [item.result() for item in items]
+    for index in {item.index for item in listed}:
+        done[index] = [item.result() for item in by_ask[index]]
 
 
 class _Pending:

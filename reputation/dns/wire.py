@@ -135,10 +135,10 @@ def _read(name: str, rdtype: str, qtype: int, reply: bytes) -> Answer:
         raise WireError("NXDOMAIN with an answer")
     if found:
         read = found[:MAX_RECORDS_READ]  # parsing is CPU on the event loop: bounded
-        rdata = dict.fromkeys(_rdata(qtype, reply, r.offset, r.length) for r in read)
+        rdata = _distinct(qtype, reply, read)
         unread = len(found) - len(read)
         return Answer(
-            name, rdtype, Outcome.ANSWER, tuple(rdata), cnames, ttl=min(ttls), unread=unread
+            name, rdtype, Outcome.ANSWER, rdata, cnames, ttl=min(ttls), unread=unread
         )
     authority, _ = _records(reply, offset, nscount)
     ttls.extend(_negative_ttl(reply, authority, current))
@@ -149,6 +149,14 @@ def _read(name: str, rdtype: str, qtype: int, reply: bytes) -> Answer:
         detail = "the server sent a referral, not an answer: it does not resolve recursively"
         return Answer(name, rdtype, Outcome.ERROR, cnames=cnames, detail=detail)
     return Answer(name, rdtype, Outcome.NODATA, cnames=cnames, ttl=ttl)
+
+
+def _distinct(qtype: int, reply: bytes, records: list[_Record]) -> tuple[dns.rdata.Rdata, ...]:
+    """The records' data, duplicates dropped (as dnspython drops them from an rrset)."""
+    if qtype in _SELF_CONTAINED:  # equal data is equal bytes: no need to hash parsed objects
+        unique = {reply[r.offset : r.offset + r.length]: r for r in records}.values()
+        return tuple(_rdata(qtype, reply, r.offset, r.length) for r in unique)
+    return tuple(dict.fromkeys(_rdata(qtype, reply, r.offset, r.length) for r in records))
 
 
 def _rdata(qtype: int, reply: bytes, offset: int, length: int) -> dns.rdata.Rdata:

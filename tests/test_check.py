@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 import pytest
@@ -284,3 +285,22 @@ def test_private_address_is_not_looked_up_on_blocklists_nor_advised_on(
     assert report.remedies[0].startswith("static_ip:")
     assert not any(step.startswith(("helo_ptr:", "spf:")) for step in report.remedies)
     assert {p.verdict for p in report.providers} == {"unknown"}
+
+
+@pytest.mark.parametrize(
+    ("name", "spelt"),
+    [
+        ("81-2-69-1.dyn.example.net", True),
+        ("host1.69.2.81.example.net", True),  # reversed
+        ("ip081002069001.example.net", True),  # zero-padded
+        ("c0a80101-static.example.net", False),  # another address in hex
+        ("51024501.example.net", True),  # 81.2.69.1 in hex
+        ("181-2-69-1.example.net", False),  # 181 is not 81
+        ("81-2-69-10.example.net", False),
+        ("mail.example.net", False),
+    ],
+)
+def test_a_ptr_name_spelling_the_address_is_recognised(name: str, spelt: bool) -> None:
+    from reputation.checks.static_ip import embeds_address
+
+    assert embeds_address(name, ipaddress.ip_address("81.2.69.1")) is spelt

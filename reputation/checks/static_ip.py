@@ -117,23 +117,37 @@ def dynamic_tokens_in(name: str) -> list[str]:
 
 
 def embeds_address(name: str, ip: IPAddress) -> bool:
+    """Does the name spell the address: its four numbers in a row (either order, any
+    separators, leading zeros allowed), the twelve zero-padded digits, or the eight hex
+    digits, each standing alone (not part of a longer number)?"""
     lowered = name.lower()
     if ip.version == 4:
-        octets = str(ip).split(".")
-        decimal = [
-            r"\D+".join(rf"0*{o}" for o in octets),
-            r"\D+".join(rf"0*{o}" for o in reversed(octets)),
-            "".join(f"{int(o):03d}" for o in octets),
-            "".join(f"{int(o):03d}" for o in reversed(octets)),
-        ]
-        hexadecimal = "".join(f"{int(o):02x}" for o in octets)
-        return any(re.search(rf"(?<!\d){p}(?!\d)", lowered) for p in decimal) or bool(
-            re.search(rf"(?<![0-9a-f]){hexadecimal}(?![0-9a-f])", lowered)
+        octets = [int(o) for o in str(ip).split(".")]
+        numbers = [int(run) for run in _DIGIT_RUN.findall(lowered)]
+        runs = set(_DIGIT_RUN.findall(lowered))
+        padded = "".join(f"{o:03d}" for o in octets)
+        padded_reversed = "".join(f"{o:03d}" for o in reversed(octets))
+        hexadecimal = "".join(f"{o:02x}" for o in octets)
+        return (
+            _has_sequence(numbers, octets)
+            or _has_sequence(numbers, octets[::-1])
+            or padded in runs
+            or padded_reversed in runs
+            or hexadecimal in _HEX_RUN.findall(lowered)
         )
     flat = re.sub(r"[^0-9a-f]", "", lowered)
     exploded = ip.exploded.replace(":", "")
     dashed = {ip.compressed.replace(":", "-"), ip.exploded.replace(":", "-")}
     return exploded[16:] in flat or any(d in lowered for d in dashed)
+
+
+def _has_sequence(numbers: list[int], wanted: list[int]) -> bool:
+    size = len(wanted)
+    return any(numbers[i : i + size] == wanted for i in range(len(numbers) - size + 1))
+
+
+_DIGIT_RUN = re.compile(r"\d+")
+_HEX_RUN = re.compile(r"[0-9a-f]+")
 
 
 def with_policy_listings(

@@ -3,7 +3,8 @@
 Each answer carries a typed outcome, so a check can tell "the name does not exist" (a fact)
 from "the server did not answer" (no fact at all). Identical questions asked by several
 checks during one run share a single query. The queries themselves travel over the event
-loop's shared sockets (reputation.dns.transport) and are read by reputation.dns.wire.
+loop's shared sockets (reputation.dns.transport, reputation.dns.exchange) and are read by
+reputation.dns.wire.
 """
 
 from __future__ import annotations
@@ -16,15 +17,8 @@ import dns.rdatatype
 
 from reputation.dns import wire
 from reputation.dns.answer import UNVERIFIED, Answer, Outcome, display_name, record_text
-from reputation.dns.transport import (
-    Batch,
-    BatchSlot,
-    Exchange,
-    Server,
-    Transport,
-    Trouble,
-    attempt_plan,
-)
+from reputation.dns.exchange import Batch, BatchSlot, Exchange, Trouble, attempt_plan
+from reputation.dns.transport import Server, Transport
 
 __all__ = [
     "DEFAULT_TIMEOUT",

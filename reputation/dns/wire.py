@@ -137,9 +137,7 @@ def _read(name: str, rdtype: str, qtype: int, reply: bytes) -> Answer:
         read = found[:MAX_RECORDS_READ]  # parsing is CPU on the event loop: bounded
         rdata = _distinct(qtype, reply, read)
         unread = len(found) - len(read)
-        return Answer(
-            name, rdtype, Outcome.ANSWER, rdata, cnames, ttl=min(ttls), unread=unread
-        )
+        return Answer(name, rdtype, Outcome.ANSWER, rdata, cnames, ttl=min(ttls), unread=unread)
     authority, _ = _records(reply, offset, nscount)
     ttls.extend(_negative_ttl(reply, authority, current))
     ttl = min(ttls) if ttls else None

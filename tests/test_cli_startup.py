@@ -78,9 +78,17 @@ def test_every_command_is_known_and_listed_in_order() -> None:
     assert registered == list(COMMANDS)  # one missing from COMMANDS would load every module
 
 
-def test_check_help_loads_no_other_commands_libraries() -> None:
+def test_check_help_loads_no_checks_and_no_other_commands_libraries() -> None:
     done, modules = modules_loaded_by("check", "--help")
     assert done.returncode == 0, done.stderr
     assert "--nameserver" in done.stdout
     assert packages(modules).isdisjoint(NOT_FOR_CHECK)
     assert not {m for m in modules if m.startswith(OTHER_COMMANDS)}
+    assert "reputation.engine" not in modules  # nor the checks: nothing is checked
+
+
+def test_a_usage_error_loads_no_checks() -> None:
+    done, modules = modules_loaded_by("check", "example.com")  # the IP is missing
+    assert done.returncode == 64
+    assert "missing argument 'ip'" in done.stderr.lower()
+    assert "reputation.engine" not in modules

@@ -19,7 +19,7 @@ __all__ = ["COMMANDS", "load_commands", "main"]
 # Each command and the module (reputation.cli.<module>) that registers it, in --help order.
 COMMANDS = {
     "check": "check",
-    "spf": "check",
+    "spf": "spf",
     "message": "message",
     "bounce": "bounce",
     "audit": "audit",

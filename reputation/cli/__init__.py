@@ -34,7 +34,7 @@ def main() -> None:
     _never_fail_on_encoding()
     args = sys.argv[1:] or ["--help"]
     # Imports make long-lived objects, not garbage: the cyclic collector is not run while they
-    # do (about 10 ms of a one-off run), and the run's own collections then skip what they made.
+    # do (about 8 ms of a one-off run), and the run's own collections then skip what they made.
     gc.disable()
     try:
         import typer

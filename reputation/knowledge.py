@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -36,8 +35,14 @@ def load_data(filename: str) -> dict[str, Any]:
     return compiled.cached(
         f"data-{filename}",
         [Path(str(packaged))],
-        lambda: tomllib.loads(packaged.read_text("utf-8")),
+        lambda: _parse_toml(packaged.read_text("utf-8")),
     )
+
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    import tomllib  # only when the compiled cache has no copy
+
+    return tomllib.loads(text)
 
 
 @cache

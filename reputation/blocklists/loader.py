@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-import tomllib
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -70,6 +69,8 @@ def _default_catalog() -> Catalog:
 
 
 def parse_catalog(data: bytes, origin: str) -> Catalog:
+    import tomllib  # the packaged catalog is usually read from the compiled cache
+
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from reputation import rdap
 from reputation.checks.descriptor import Check
 from reputation.context import Context, psl
 from reputation.dns.resolver import Answer, Outcome, display_name
 from reputation.knowledge import reserved_suffix
 from reputation.report import CheckResult, Finding, problem_summary
+
+if TYPE_CHECKING:
+    from reputation import rdap
 
 NEW_DOMAIN_DAYS = 30
 
@@ -89,6 +92,8 @@ async def _registration(
 ) -> rdap.RdapRecord | rdap.RdapUnavailable | None:
     if not ctx.options.rdap:
         return None
+    from reputation import rdap  # not loaded by a run with --no-rdap
+
     return await rdap.lookup(
         registrable, ctx.options.rdap_url, ctx.options.timeout, ctx.options.rdap_transport
     )
@@ -118,6 +123,8 @@ def _delegation(registrable: str, ns: Answer) -> Finding:
 def _registration_finding(record: rdap.RdapRecord | rdap.RdapUnavailable | None) -> Finding:
     if record is None:
         return CHECK.finding("rdap_skipped", "registration data not looked up (--no-rdap)")
+    from reputation import rdap
+
     if isinstance(record, rdap.RdapUnavailable):
         return CHECK.finding(
             "rdap_skipped", f"registration data unavailable: {record.reason}", [record.url]

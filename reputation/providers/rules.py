@@ -4,7 +4,6 @@ reply, the outcome, and the reply text the provider documents, with its source."
 from __future__ import annotations
 
 import ipaddress
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -92,6 +91,8 @@ class Provider:
 def load_providers(path: Path | None = None) -> list[Provider]:
     if path is None:
         return list(_packaged_providers())
+    import tomllib  # a run with the packaged data reads it from the compiled cache
+
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from enum import StrEnum
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from reputation.render import json_render, markdown, table
 from reputation.render.escape import inert_copy
-from reputation.report import Report
+
+if TYPE_CHECKING:
+    from reputation.report import Report
 
 
 class Format(StrEnum):
@@ -26,11 +26,14 @@ def use_colour(stream: TextIO = sys.stdout) -> bool:
 
 def render(report: Report, fmt: Format, colour: bool = False) -> str:
     """The report in `fmt`; text from DNS is made inert (see render.escape) in every format."""
-    renderers: dict[Format, Callable[[Report, bool], str]] = {
-        Format.TABLE: table.render,
-        Format.JSON: json_render.render,
-        Format.MARKDOWN: markdown.render,
-    }
+    fmt = Format(fmt)
     if fmt is Format.TABLE:  # Markdown and JSON escape in their own syntax
         report = inert_copy(report)
-    return renderers[fmt](report, colour)
+    # Only the format asked for is loaded (a one-off run's start-up time).
+    if fmt is Format.JSON:
+        from reputation.render import json_render as renderer
+    elif fmt is Format.MARKDOWN:
+        from reputation.render import markdown as renderer
+    else:
+        from reputation.render import table as renderer
+    return renderer.render(report, colour)

@@ -71,7 +71,19 @@ def reserved_suffix(domain_ascii: str) -> Reserved | None:
 
 
 def special_range(ip: IPAddress) -> SpecialRange | None:
-    for entry in special_ranges():
-        if ip.version == entry.network.version and ip in entry.network:
+    value = int(ip)
+    for first, last, entry in _special_bounds(ip.version):
+        if first <= value <= last:
             return entry
     return None
+
+
+@cache
+def _special_bounds(version: int) -> tuple[tuple[int, int, SpecialRange], ...]:
+    """Each special range of one IP version as integer bounds: asked for every target of an
+    audit, comparing integers is what keeps it cheap."""
+    return tuple(
+        (int(e.network.network_address), int(e.network.broadcast_address), e)
+        for e in special_ranges()
+        if e.network.version == version
+    )

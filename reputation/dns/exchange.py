@@ -9,13 +9,12 @@ answer. Whoever waits for the answer adds a waiter of their own (a future, or a 
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reputation.dns import wire
 from reputation.dns.answer import Outcome
-from reputation.dns.transport import Server, Transport, UdpSocket, family_of, where
+from reputation.dns.transport import Server, Transport, UdpSocket, family_of, random16, where
 
 
 @dataclass
@@ -283,7 +282,7 @@ class Exchange:
 async def _tcp_query(server: Server, question: bytes) -> bytes:
     reader, writer = await asyncio.open_connection(server[0], server[1])
     try:
-        qid = secrets.randbits(16)
+        qid = random16()
         packet = wire.query(qid, question)
         writer.write(len(packet).to_bytes(2, "big") + packet)
         await writer.drain()

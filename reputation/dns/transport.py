@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-import secrets
+import os
 import socket
 from collections import deque
 from collections.abc import AsyncIterator
@@ -51,7 +51,7 @@ class UdpSocket:
 
     def new_id(self) -> int:
         while True:
-            qid = _random16()
+            qid = random16()
             if qid not in self.pending:
                 return qid
 
@@ -60,11 +60,11 @@ _entropy = b""
 _entropy_at = 0
 
 
-def _random16() -> int:
-    """16 unpredictable bits, from the OS's CSPRNG (as `secrets`), fetched in blocks."""
+def random16() -> int:
+    """16 unpredictable bits, from the OS's CSPRNG (what `secrets` uses), fetched in blocks."""
     global _entropy, _entropy_at
     if _entropy_at >= len(_entropy):
-        _entropy, _entropy_at = secrets.token_bytes(4096), 0
+        _entropy, _entropy_at = os.urandom(4096), 0
     _entropy_at += 2
     return (_entropy[_entropy_at - 2] << 8) | _entropy[_entropy_at - 1]
 
@@ -166,7 +166,7 @@ class Transport:
         now = self.loop.time()
         if len(live) < SOCKETS_PER_FAMILY:
             return self._open(family, now)
-        chosen = live[_random16() % len(live)]
+        chosen = live[random16() % len(live)]
         if chosen.uses >= SOCKET_USES or now - chosen.born > SOCKET_AGE:
             self._retire(chosen)
             return self._open(family, now)

@@ -178,3 +178,23 @@ def test_answers_are_read_through_compression_and_chains(lab_dns: StartServer) -
     assert sorted(answer.records) == ["10 mail.zone.net.", "20 mail2.zone.net."]
     assert answer.cnames == ("b.zone.net", "c.zone.net")
     assert answer.ttl == 300
+
+
+def test_a_txt_record_of_several_strings_reads_as_one_text(lab_dns: StartServer) -> None:
+    server = lab_dns('zone.net TXT "v=spf1 ip4:81.2.69.0/24 " "include:_spf.example.net -all"')
+    answer = asyncio.run(Resolver([("127.0.0.1", server.port)], timeout=1).query("zone.net", "TXT"))
+    assert answer.records == ["v=spf1 ip4:81.2.69.0/24 include:_spf.example.net -all"]
+    assert answer.rdata[0].to_text() == '"v=spf1 ip4:81.2.69.0/24 " "include:_spf.example.net -all"'
+
+
+def test_a_txt_string_running_past_its_record_is_an_unusable_answer(rogue) -> None:
+    def replies(query: dns.message.Message) -> list[tuple[bytes, bool]]:
+        response = dns.message.make_response(query)
+        response.answer.append(dns.rrset.from_text(query.question[0].name, 300, "IN", "TXT", "abc"))
+        return [(response.to_wire().replace(b"\x03abc", b"\x09abc"), False)]
+
+    server = rogue(replies)
+    answer = asyncio.run(Resolver([("127.0.0.1", server.port)], timeout=1).query("t.net", "TXT"))
+    assert answer.outcome is Outcome.ERROR
+    assert "TXT string runs past its record" in answer.detail
+    assert not answer.records

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 import dns.name
 import dns.rdata
@@ -38,6 +39,33 @@ _OUTCOME_WORDS = {
 }
 
 
+class TxtData(NamedTuple):
+    """A TXT record's data, its character-strings (RFC 1035 §3.3.14). Read by reputation.dns.wire
+    itself: dnspython's TXT type would bring its message renderer into every one-off run."""
+
+    strings: tuple[bytes, ...]
+
+    @property
+    def rdtype(self) -> int:
+        return dns.rdatatype.TXT
+
+    def to_text(self) -> str:
+        """Zone-file form, as dnspython writes it: each string quoted, escaped where needed."""
+        return " ".join(f'"{_escaped(string)}"' for string in self.strings)
+
+
+def _escaped(string: bytes) -> str:
+    return "".join(
+        chr(byte)
+        if 0x20 <= byte < 0x7F and byte not in b'"\\'
+        else (f"\\{chr(byte)}" if byte in b'"\\' else f"\\{byte:03d}")
+        for byte in string
+    )
+
+
+Record = dns.rdata.Rdata | TxtData
+
+
 @dataclass(frozen=True)
 class Answer:
     """What one question got: an outcome, the records and the CNAME chain that led to them.
@@ -50,7 +78,7 @@ class Answer:
     name: str
     rdtype: str
     outcome: Outcome
-    rdata: tuple[dns.rdata.Rdata, ...] = ()
+    rdata: tuple[Record, ...] = ()
     cnames: tuple[str, ...] = ()
     detail: str = ""
     ttl: int | None = None
@@ -89,7 +117,7 @@ class Answer:
         return f"{self.name} {self.rdtype}{chain}: {words}"
 
 
-def record_text(rd: dns.rdata.Rdata) -> str:
+def record_text(rd: Record) -> str:
     """Presentation text of a record; TXT strings are joined, as SPF and DMARC read them."""
     if rd.rdtype == dns.rdatatype.TXT:
         return b"".join(rd.strings).decode("utf-8", errors="replace")

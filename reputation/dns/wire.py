@@ -16,14 +16,14 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 
-from reputation.dns.answer import Answer, Outcome, display_name
+from reputation.dns.answer import Answer, Outcome, Record, TxtData, display_name
 
 HEADER = struct.Struct("!HHHHHH")
 RECORD = struct.Struct("!HHIH")  # type, class, ttl, rdata length (after the owner name)
 QR, AA, TC, RD = 0x8000, 0x0400, 0x0200, 0x0100
 NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = range(6)
 CLASS_IN = 1
-TYPE_CNAME, TYPE_SOA, TYPE_NS = 5, 6, 2
+TYPE_CNAME, TYPE_SOA, TYPE_NS, TYPE_TXT = 5, 6, 2, 16
 EDNS_PAYLOAD = 1232  # the DNS flag day 2020 size: no IP fragmentation
 MAX_CHAIN = 16  # CNAMEs followed within one answer, as dnspython
 # Records of one answer parsed; the rest are only counted. Far above every limit a check applies
@@ -149,7 +149,7 @@ def _read(name: str, rdtype: str, qtype: int, reply: bytes) -> Answer:
     return Answer(name, rdtype, Outcome.NODATA, cnames=cnames, ttl=ttl)
 
 
-def _distinct(qtype: int, reply: bytes, records: list[_Record]) -> tuple[dns.rdata.Rdata, ...]:
+def _distinct(qtype: int, reply: bytes, records: list[_Record]) -> tuple[Record, ...]:
     """The records' data, duplicates dropped (as dnspython drops them from an rrset)."""
     if qtype in _SELF_CONTAINED:  # equal data is equal bytes: no need to hash parsed objects
         unique = {reply[r.offset : r.offset + r.length]: r for r in records}.values()
@@ -157,10 +157,12 @@ def _distinct(qtype: int, reply: bytes, records: list[_Record]) -> tuple[dns.rda
     return tuple(dict.fromkeys(_rdata(qtype, reply, r.offset, r.length) for r in records))
 
 
-def _rdata(qtype: int, reply: bytes, offset: int, length: int) -> dns.rdata.Rdata:
+def _rdata(qtype: int, reply: bytes, offset: int, length: int) -> Record:
     """One record's data. Records without names in them (A, AAAA, TXT) mean the same wherever
     they appear, and dnspython objects are immutable: the few values a blocklist answers with
     are parsed once, not once per reply."""
+    if qtype == TYPE_TXT:
+        return _txt(reply, offset, length)
     if qtype not in _SELF_CONTAINED:
         return dns.rdata.from_wire(dns.rdataclass.IN, qtype, reply, offset, length)
     key = (qtype, reply[offset : offset + length])
@@ -172,9 +174,24 @@ def _rdata(qtype: int, reply: bytes, offset: int, length: int) -> dns.rdata.Rdat
     return known
 
 
+def _txt(reply: bytes, offset: int, length: int) -> TxtData:
+    """One or more <length><bytes> character-strings filling the record exactly."""
+    end = offset + length
+    strings: list[bytes] = []
+    while offset < end:
+        size = reply[offset]
+        if offset + 1 + size > end:
+            raise WireError("a TXT string runs past its record")
+        strings.append(reply[offset + 1 : offset + 1 + size])
+        offset += 1 + size
+    if not strings:
+        raise WireError("a TXT record without strings")
+    return TxtData(tuple(strings))
+
+
 _SELF_CONTAINED = frozenset({1, 16, 28})  # A, TXT, AAAA: no compressed names inside
 _PARSED_KEPT = 4096
-_parsed: dict[tuple[int, bytes], dns.rdata.Rdata] = {}
+_parsed: dict[tuple[int, bytes], Record] = {}
 
 
 def _follow_chain(

@@ -53,40 +53,48 @@ async def lookup_many(
 
     The A questions of every ask go out as one batch, the TXT questions of the listings as a
     second: no task or future per question. A caller that gives up early keeps what is filled."""
-    points = points or TestPoints(resolver)
-    pending: list[_Pending] = []
-    texts: dict[IPAddress, str] = {}
-    for index, (blocklist, ip, domain) in enumerate(asks):
-        targets = _targets(blocklist, ip, domain, texts)
-        if blocklist.requires_key and blocklist.key_env and not blocklist.key(env):
-            done[index] = [_skipped(blocklist, subject, text) for subject, text in targets]
-            continue
-        if not targets:
-            done[index] = []
-            continue
-        zone = blocklist.effective_zone(env)
-        known = points.known_or_asked(blocklist, zone)  # asked while the answers are awaited
-        for subject, text in targets:
-            name = f"{query_name(text, subject)}.{zone}"
-            pending.append(_Pending(index, blocklist, subject, text, name, known))
+    pending = _plan(asks, env, points or TestPoints(resolver), done)
     answers = await query_many(resolver, [(p.name, "A") for p in pending])
     for item, answer in zip(pending, answers, strict=True):
-        tested = item.points if isinstance(item.points, Points) else None
-        if tested is None:
-            tested = await asyncio.shield(item.points)
+        tested = item.points
+        if not isinstance(tested, Points):  # still being asked: shared, so shielded
+            tested = await asyncio.shield(tested)
         item.read(answer, tested, env)
     by_ask = _by_ask(pending)
     for index, items in by_ask.items():  # final already: kept even if the TXT round is cut short
         if not any(item.wants_txt for item in items):
             done[index] = [item.result() for item in items]
     listed = [p for p in pending if p.wants_txt]
-    if not listed:
-        return
-    txts = await query_many(resolver, [(p.name, "TXT") for p in listed])
-    for item, text in zip(listed, txts, strict=True):
-        item.txt = text.records
-    for index in {item.index for item in listed}:
-        done[index] = [item.result() for item in by_ask[index]]
+    if listed:
+        texts = await query_many(resolver, [(p.name, "TXT") for p in listed])
+        for item, text in zip(listed, texts, strict=True):
+            item.txt = text.records
+        for index in {item.index for item in listed}:
+            done[index] = [item.result() for item in by_ask[index]]
+
+
+def _plan(
+    asks: Sequence[Ask],
+    env: Mapping[str, str],
+    points: TestPoints,
+    done: list[list[BlocklistResult] | None],
+) -> list[_Pending]:
+    """The questions to ask; asks that need none (no key, no subject) are filled in now."""
+    pending: list[_Pending] = []
+    texts: dict[IPAddress, str] = {}
+    for index, (blocklist, ip, domain) in enumerate(asks):
+        targets = _targets(blocklist, ip, domain, texts)
+        if blocklist.requires_key and blocklist.key_env and not blocklist.key(env):
+            done[index] = [_skipped(blocklist, subject, text) for subject, text in targets]
+        elif not targets:
+            done[index] = []
+        else:
+            zone = blocklist.effective_zone(env)
+            known = points.known_or_asked(blocklist, zone)  # asked while the answers are awaited
+            for subject, text in targets:
+                name = f"{query_name(text, subject)}.{zone}"
+                pending.append(_Pending(index, blocklist, subject, text, name, known))
+    return pending
 
 
 class _Pending:
@@ -132,7 +140,8 @@ class _Pending:
             self.reading = _check_retired(blocklist, reading)
         except Exception as exc:  # a defect must cost one list, not the report
             detail = f"internal error: {type(exc).__name__}: {exc}"
-            self.reading = Reading(ListingStatus.ERROR, detail=detail, remedy="report it")
+            remedy = "re-run; if it persists, report it"
+            self.reading = Reading(ListingStatus.ERROR, detail=detail, remedy=remedy)
         self.answered = answer.ok
 
     @property

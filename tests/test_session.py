@@ -315,3 +315,31 @@ def test_test_points_are_asked_once_kept_for_their_ttl_and_never_when_failed(
     assert asked[point_name(zen.test_listed, zen.zone) + "."] == 2  # once, and after its TTL
     assert asked[point_name("127.0.0.1", zen.zone) + "."] == 2
     assert asked[point_name(blocklist_de.test_listed, blocklist_de.zone) + "."] >= 2
+
+
+class _AskOnly:
+    """A resolver as a user may give a Session: only `query`, nothing else of ours."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+
+    async def query(self, name: str, rdtype: str) -> Any:
+        return await self._resolver.query(name, rdtype)
+
+
+def test_a_resolver_with_only_query_checks_as_the_built_in_one(
+    fleet_server: LabDNSServer,
+) -> None:
+    senders = fleet(3)
+
+    async def through(resolver: object | None) -> list[Report]:
+        async with Session(
+            nameservers=[fleet_server.address], timeout=TIMEOUT, rdap=False, resolver=resolver
+        ) as session:
+            return [await session.check(*sender) for sender in senders]
+
+    upstream = Resolver([("127.0.0.1", fleet_server.port)], timeout=TIMEOUT, memoise=False)
+    given = asyncio.run(through(_AskOnly(upstream)))
+    built_in = asyncio.run(through(None))
+    assert [stable(r) for r in given] == [stable(r) for r in built_in]
+    assert all(r.blocklists and all(b.status == "clean" for b in r.blocklists) for r in given)

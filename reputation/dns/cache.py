@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple, Protocol
 
-from reputation.dns.resolver import Answer, display_name
+from reputation.dns.resolver import Answer, question_key
 
 DEFAULT_MAX_ENTRIES = 20_000
 # Used when an answer carries no TTL; and no answer is kept longer than MAX_TTL.
@@ -33,19 +33,14 @@ class Querier(Protocol):
 
     async def query(self, name: str, rdtype: str) -> Answer: ...
 
-    async def query_many(self, questions: Sequence[Key]) -> list[Answer]: ...
-
 
 async def query_many(resolver: Querier, questions: Sequence[Key]) -> list[Answer]:
-    """Many answers at once, through `query_many` where the querier has it."""
+    """Many answers at once, in order. Every querier of this package has `query_many` (one
+    future for the batch); a resolver a user gives a Session need only have `query`."""
     many = getattr(resolver, "query_many", None)
     if many is not None:
         return await many(questions)
     return list(await asyncio.gather(*(resolver.query(*q) for q in questions)))
-
-
-def question_key(name: str, rdtype: str) -> Key:
-    return display_name(name).lower(), rdtype.upper()
 
 
 class _Kept(NamedTuple):

@@ -29,6 +29,7 @@ __all__ = [
     "Outcome",
     "Resolver",
     "display_name",
+    "question_key",
     "record_text",
     "system_nameservers",
 ]
@@ -39,6 +40,11 @@ DNS_PORT = 53
 
 class NoNameserverError(Exception):
     """The system has no resolver configuration and none was given."""
+
+
+def question_key(name: str, rdtype: str) -> tuple[str, str]:
+    """One spelling per question: no trailing dot, lower-case name, upper-case type."""
+    return display_name(name).lower(), rdtype.upper()
 
 
 def system_nameservers() -> list[tuple[str, int]]:
@@ -80,10 +86,7 @@ class Resolver:
         self._plan = attempt_plan(self.nameservers)
 
     async def query(self, name: str, rdtype: str) -> Answer:
-        key = (display_name(name).lower(), rdtype.upper())
-        known = self._memo.get(key)
-        if known is None:
-            known = self._memo[key] = self._ask(key)
+        known = self._known_or_asked(question_key(name, rdtype))
         if isinstance(known, Answer):
             return known
         waiter: asyncio.Future[Answer] = known.transport.loop.create_future()
@@ -95,12 +98,8 @@ class Resolver:
         answers: list[Answer | None] = [None] * len(questions)
         asking: list[tuple[int, Exchange]] = []
         transport = Transport.running()
-        memo = self._memo
         for index, (name, rdtype) in enumerate(questions):
-            key = (display_name(name).lower(), rdtype.upper())
-            known = memo.get(key)
-            if known is None:
-                known = memo[key] = self._ask(key, transport)
+            known = self._known_or_asked(question_key(name, rdtype), transport)
             if isinstance(known, Answer):
                 answers[index] = known
             else:
@@ -111,6 +110,15 @@ class Resolver:
                 exchange.waiters.append(BatchSlot(batch, index))  # type: ignore[arg-type]
             await batch.future
         return answers  # type: ignore[return-value]
+
+    def _known_or_asked(
+        self, key: tuple[str, str], transport: Transport | None = None
+    ) -> Answer | Exchange:
+        """The answer this run already has, the exchange already asking, or a new one."""
+        known = self._memo.get(key)
+        if known is None:
+            known = self._memo[key] = self._ask(key, transport)
+        return known
 
     def _ask(self, key: tuple[str, str], transport: Transport | None = None) -> Answer | Exchange:
         name, rdtype = key

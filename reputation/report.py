@@ -7,7 +7,7 @@ compared: `Report.from_dict(report.to_dict()) == report`. Reports are frozen onc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -248,27 +248,22 @@ class Report:
     @property
     def unverified(self) -> list[str]:
         """What could not be verified, one line each."""
-        lines = [f"{c.id}: {c.summary}" for c in self.checks if c.status is Status.ERROR]
-        lines += [
-            f"{c.id}: {f.message}"
-            for c in self.checks
-            if c.status is not Status.ERROR
-            for f in c.findings
-            if f.status is Status.ERROR
-        ]
-        lines += [
-            f"{b.zone}: {b.status} ({b.detail})"
-            for b in self.blocklists
-            if b.status in (ListingStatus.REFUSED, ListingStatus.ERROR)
-        ]
-        return lines
+        return list(self._unverified_lines())
 
-    def _any_unverified(self) -> bool:
-        """Whether `unverified` has a line, without writing them."""
-        return any(
-            c.status is Status.ERROR or any(f.status is Status.ERROR for f in c.findings)
-            for c in self.checks
-        ) or any(b.status in (ListingStatus.REFUSED, ListingStatus.ERROR) for b in self.blocklists)
+    def _unverified_lines(self) -> Iterator[str]:
+        """The lines of `unverified`, each written only when it is read: the verdict needs
+        just the first."""
+        for c in self.checks:
+            if c.status is Status.ERROR:
+                yield f"{c.id}: {c.summary}"
+        for c in self.checks:
+            if c.status is not Status.ERROR:
+                for f in c.findings:
+                    if f.status is Status.ERROR:
+                        yield f"{c.id}: {f.message}"
+        for b in self.blocklists:
+            if b.status in (ListingStatus.REFUSED, ListingStatus.ERROR):
+                yield f"{b.zone}: {b.status} ({b.detail})"
 
     @property
     def verdict(self) -> Verdict:
@@ -277,7 +272,7 @@ class Report:
             b.status is ListingStatus.LISTED and b.severity == "block" for b in self.blocklists
         ):
             return Verdict.FAIL
-        if self._any_unverified():
+        if next(self._unverified_lines(), None) is not None:
             return Verdict.INCOMPLETE
         if Status.WARN in statuses:
             return Verdict.WARN

@@ -158,8 +158,8 @@ def _distinct(qtype: int, reply: bytes, records: list[_Record]) -> tuple[Record,
 
 
 def _rdata(qtype: int, reply: bytes, offset: int, length: int) -> Record:
-    """One record's data. Records without names in them (A, AAAA, TXT) mean the same wherever
-    they appear, and dnspython objects are immutable: the few values a blocklist answers with
+    """One record's data. TXT is read here (`_txt`). A and AAAA records mean the same wherever
+    they appear and dnspython's objects are immutable: the few values a blocklist answers with
     are parsed once, not once per reply."""
     if qtype == TYPE_TXT:
         return _txt(reply, offset, length)
